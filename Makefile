@@ -1,0 +1,105 @@
+# socketio-c: one Makefile for the library, the programs and the tests.
+#
+#   make              build build/libsocketio.a and the programs (build/conformance, build/examples/*)
+#   make run          install what is missing, build, start the default server on port 3000
+#   make test         install what is missing, run every test (unit tests under ASan+UBSan, interop, fuzz smoke)
+#   make fuzz         longer libFuzzer runs (FUZZ_SECONDS per target)
+#   make SANITIZE=1   build everything with -fsanitize=address,undefined into build/san/
+#   make CC=clang     build with clang (gcc and clang must both stay warning-free)
+
+CC ?= cc
+SANITIZE ?=
+PORT ?= 3000
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+
+ifeq ($(SANITIZE),1)
+  BUILD ?= build/san
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  OPT := -O1
+else
+  BUILD ?= build
+  SANFLAGS :=
+  OPT := -O2
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings -Wvla
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. -MMD -MP
+PKGS := libevent libcjson
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent -lcjson) -lhttp_parser -lcrypto
+LDFLAGS += $(SANFLAGS)
+
+LIB_SRC := $(wildcard engineio/*.c socketio/*.c rooms/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libsocketio.a
+
+PROGS := $(BUILD)/conformance $(BUILD)/examples/echo
+UNIT_SRC := $(wildcard test/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=build/fuzz/%)
+
+.PHONY: all deps run test test-unit test-unit-san test-interop test-fuzz fuzz clean format
+all: $(LIB) $(PROGS)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/conformance: $(BUILD)/obj/test/conformance/conformance.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+run: deps all
+	$(BUILD)/examples/echo --host 0.0.0.0 --port $(PORT)
+
+# Unit tests, then the same unit tests under ASan+UBSan, then interop and fuzz smoke runs.
+test: deps
+	$(MAKE) all test-unit
+	$(MAKE) SANITIZE=1 test-unit
+	$(MAKE) test-interop
+	$(MAKE) test-fuzz
+
+test-unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+test-interop: all
+	node --test --test-concurrency=4 test/interop/
+
+build/fuzz/%: test/fuzz/%.c $(wildcard engineio/*.c engineio/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined $(WARN) -o $@ $< \
+	  $(filter-out %.h,$(wordlist 2,999,$^)) $(LDLIBS)
+
+test-fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "== $$f ($(FUZZ_SMOKE_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=0 build/fuzz/corpus-$$n test/fuzz/seeds/$$n 2>&1 | tail -2; done
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$n test/fuzz/seeds/$$n; done
+
+format:
+	clang-format -i engineio/*.[ch] socketio/*.[ch] rooms/*.[ch] test/unit/*.c test/fuzz/*.c test/conformance/*.c examples/*/*.c
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,165 @@
+/*
+ * Private structures of the Engine.IO server, shared by its .c files and its tests only.
+ *
+ * Objects:
+ * - eio_server: the listeners, options, the session table and every live connection.
+ * - eio_conn: one TCP connection. It starts in HTTP mode (requests parsed by http-parser, one at a time,
+ *   pipelining-safe because parsing pauses after each request until it is answered) and may switch to
+ *   WebSocket mode after a 101 answer. A connection holds no buffer of its own while idle: its bufferevent's
+ *   buffers are empty when nothing waits, and a WebSocket message in pieces is buffered only until complete.
+ * - eio_session: one Engine.IO session, on one data transport (polling, or a WebSocket connection), with an
+ *   optional probe WebSocket during the upgrade.
+ * - eio_request: one HTTP request being read or answered (freed after its answer).
+ */
+#ifndef EIO_PRIVATE_H
+#define EIO_PRIVATE_H
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <http_parser.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engineio.h"
+#include "eio_codec.h"
+#include "eio_sm.h"
+
+struct bufferevent;
+struct evbuffer;
+struct evconnlistener;
+
+typedef struct eio_conn eio_conn;
+
+enum { EIO_CONN_HTTP = 0, EIO_CONN_WS = 1, EIO_CONN_CLOSING = 2 };
+
+struct eio_header {
+    uint32_t name;  /* offset of the NUL-terminated name in req->buf */
+    uint32_t value; /* offset of the NUL-terminated value in req->buf */
+};
+
+struct eio_request {
+    eio_conn *conn;            /* the connection it came on; NULL once that connection is gone */
+    char *buf;                 /* URL, then header names and values, each NUL-terminated */
+    size_t len;                /* bytes used in buf */
+    size_t cap;                /* bytes allocated for buf (<= max_header_bytes + headers count) */
+    struct eio_header *hdrs;   /* nhdrs entries, nhdrs <= max_headers */
+    unsigned nhdrs;
+    unsigned hdrs_cap;
+    uint32_t url_len;          /* the URL is buf[0..url_len) */
+    uint32_t path_len;         /* the path is the URL up to '?' */
+    uint32_t path_off;         /* a NUL-terminated copy of the path is at buf + path_off */
+    uint8_t last;              /* what the parser gave last: 0 nothing, 1 URL, 2 field, 3 value */
+    uint8_t method;            /* enum http_method */
+    uint8_t complete;          /* headers complete: pointers may be handed out */
+    uint8_t upgrade;           /* a WebSocket upgrade request */
+    uint8_t routed;            /* complete and handed to the router: no parsing until it is answered */
+    struct evbuffer *body;     /* request body (NULL when none) */
+    uint64_t content_length;   /* from the header, or UINT64_MAX when absent */
+    char addr[48];             /* peer address text, filled on demand */
+    char *cors;                /* CORS header lines for this request's answers ("" when none) */
+};
+
+struct eio_conn {
+    eio_server *srv;
+    struct bufferevent *bev;   /* the socket; freed with the connection */
+    eio_conn *prev, *next;     /* the server's list of live connections */
+    eio_request *req;          /* HTTP: the request being read or answered, else NULL */
+    eio_session *sess;         /* HTTP: the session whose GET is parked or POST is being read here;
+                                  WS: the session this WebSocket carries or probes (a reference) */
+    struct evbuffer *frag;     /* WS: a fragmented message being reassembled (NULL when none) */
+    uint64_t req_start;        /* HTTP: ms when the current request's first byte arrived (0: none yet) */
+    http_parser parser;        /* HTTP: the request parser */
+    uint32_t frag_count;       /* WS: fragments in frag */
+    uint8_t mode;              /* EIO_CONN_* */
+    uint8_t frag_opcode;       /* WS: opcode of the fragmented message */
+    uint8_t parked;            /* HTTP: 1 while a GET waits for data, 2 while a POST body streams */
+    uint8_t keep_alive;        /* HTTP: keep the connection after the current answer */
+    uint8_t busy;              /* > 0 while the connection's own callbacks run: frees are deferred */
+    uint8_t dead;              /* freed as soon as busy drops to 0 */
+    uint8_t close_sent;        /* WS: our close frame is queued */
+};
+
+struct eio_session {
+    eio_server *srv;           /* NULL once the server is freed (the session is then closed) */
+    char id[21];               /* 20 base64url characters + NUL */
+    uint8_t connected;         /* on_connection was called: on_close is owed */
+    uint8_t flush_queued;      /* in the server's flush list */
+    uint8_t closing_flush;     /* graceful close: finish when the queue has been written */
+    int refs;                  /* the table, the application, connections and pending work each hold one */
+    eio_sm sm;                 /* protocol state */
+    struct event timer;        /* heartbeat (common timeouts); also the close timeout while closing */
+    struct event *upgrade_timer; /* allocated during an upgrade only */
+    eio_conn *ws;              /* the WebSocket carrying data (transport websocket) */
+    eio_conn *probe;           /* the WebSocket being probed for an upgrade */
+    eio_conn *get;             /* the parked polling GET */
+    eio_conn *post;            /* the POST whose body is being read */
+    struct evbuffer *pollq;    /* polling: encoded payload waiting for a GET (NULL when empty) */
+    eio_session *hnext;        /* next in the session table bucket */
+    eio_session *flush_next;   /* next in the server's flush list */
+    void *user_data;
+};
+
+struct eio_server {
+    struct event_base *base;
+    eio_options opts;
+    eio_handlers h;
+    struct evconnlistener *listeners[8];
+    int nlisteners;
+    int port;
+    eio_conn *conns;           /* every live connection */
+    eio_session **table;       /* open sessions by id; power-of-two buckets */
+    size_t table_size;
+    size_t nsessions;
+    const struct timeval *ct_interval; /* common timeouts: ping interval, ping timeout, close timeout */
+    const struct timeval *ct_timeout;
+    const struct timeval *ct_close;
+    struct event *flush_ev;    /* runs the flush list once per loop iteration */
+    eio_session *flush_list;
+    eio_http_fallback_cb fallback;
+    void *fallback_ud;
+    int freeing;               /* eio_server_free is running */
+};
+
+/* eio_log.c */
+void eio__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int eio__log_enabled(int level);
+uint64_t eio__now_ms(eio_server *srv);
+
+/* eio_http.c */
+eio_conn *eio__conn_new(eio_server *srv, int fd);
+void eio__conn_close(eio_conn *c);              /* free now (or when its callbacks return) */
+void eio__conn_close_after_write(eio_conn *c);  /* stop reading; free once the output is written */
+void eio__http_resume(eio_conn *c);             /* the parked request was answered: read the next one */
+int eio__http_write(eio_conn *c, int status, const char *extra_headers, const void *body, size_t len);
+void eio__http_finish(eio_conn *c);             /* after eio__http_write: the request is done */
+int eio__http_respond(eio_conn *c, int status, const char *extra_headers, const void *body, size_t len);
+int eio__http_respond_buf(eio_conn *c, int status, const char *extra_headers, struct evbuffer *body);
+void eio__http_error(eio_conn *c, int code, const char *message);
+void eio__request_free(eio_request *req);
+
+/* eio_route.c */
+void eio__route_request(eio_conn *c);           /* a complete request in c->req */
+int eio__route_headers(eio_conn *c);            /* headers complete: early answers; returns -1 when answered */
+
+/* eio_session.c */
+eio_session *eio__session_new(eio_server *srv, int transport);
+eio_session *eio__session_find(eio_server *srv, const char *id, size_t len);
+void eio__session_close(eio_session *s, const char *reason);
+void eio__session_on_packet(eio_session *s, eio_conn *from, const eio_packet *pkt);
+void eio__session_poll_get(eio_session *s, eio_conn *c);
+void eio__session_poll_post(eio_session *s, eio_conn *c);
+void eio__session_conn_lost(eio_session *s, eio_conn *c, const char *reason); /* reason NULL: by role */
+void eio__session_attach_probe(eio_session *s, eio_conn *c);
+int eio__session_send(eio_session *s, int type, int binary, const uint8_t *data, size_t len);
+void eio__server_run_flush(eio_server *srv);
+
+/* eio_ws.c */
+int eio__ws_accept(eio_conn *c, const char *extra_headers); /* 101 answer; switches to WS mode */
+void eio__ws_start(eio_conn *c, eio_session *s);
+void eio__ws_read(eio_conn *c);
+int eio__ws_send(eio_conn *c, int opcode, const uint8_t *prefix, size_t plen, const uint8_t *data, size_t len);
+void eio__ws_close(eio_conn *c, int code);
+size_t eio__conn_queued(const eio_conn *c);
+
+#endif

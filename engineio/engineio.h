@@ -1,0 +1,191 @@
+/*
+ * engineio.h: an Engine.IO v4 server on libevent, compatible with Node's engine.io 6 and its clients.
+ *
+ * An eio_server serves HTTP long-polling and WebSocket sessions on an event_base that the application owns.
+ * The application sees sessions: a connection callback when a client has completed its handshake, message
+ * callbacks (text or binary), and one close callback with the reason. It sends text or binary messages and
+ * may close a session. Everything runs on the event_base's thread; no call blocks.
+ *
+ * Ownership: every pointer argument is borrowed for the duration of the call unless its comment says
+ * otherwise; what the library keeps, it copies.
+ * Out of memory: functions that allocate return NULL or EIO_ENOMEM; the server never aborts on its own.
+ * Lifetime: an eio_session is valid from its connection callback until its close callback returns. To keep
+ * one longer, take a reference with eio_session_ref() and drop it with eio_session_unref(); a closed session
+ * ignores sends (EIO_ECLOSED). Never free or unref a session you did not ref.
+ */
+#ifndef ENGINEIO_H
+#define ENGINEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+
+typedef struct eio_server eio_server;
+typedef struct eio_session eio_session;
+typedef struct eio_request eio_request;
+
+/* Error codes: negative, with eio_strerror(). */
+enum {
+    EIO_OK = 0,
+    EIO_ENOMEM = -1,    /* out of memory */
+    EIO_EINVAL = -2,    /* invalid argument */
+    EIO_ECLOSED = -3,   /* the session is closing or closed */
+    EIO_EQUEUE = -4,    /* the session's outgoing queue is over max_queued_bytes: the session was closed */
+    EIO_ELISTEN = -5,   /* could not listen (see errno) */
+    EIO_ETOOBIG = -6    /* a message larger than allowed */
+};
+const char *eio_strerror(int code);
+
+/* Close reasons given to on_close, the strings of the reference implementation. */
+#define EIO_REASON_TRANSPORT_CLOSE "transport close"       /* the client closed (or the connection ended) */
+#define EIO_REASON_TRANSPORT_ERROR "transport error"       /* protocol violation, overflow, aborted request */
+#define EIO_REASON_PING_TIMEOUT "ping timeout"             /* no pong within pingTimeout */
+#define EIO_REASON_PARSE_ERROR "parse error"               /* an invalid packet */
+#define EIO_REASON_FORCED_CLOSE "forced close"             /* eio_session_close() */
+#define EIO_REASON_SERVER_SHUTDOWN "server shutting down"  /* eio_server_free() */
+
+/* Called for every handshake once the request passed the built-in checks; return 1 to accept, 0 to refuse
+ * (HTTP 403 {"code":4,"message":...} over polling, 400 over WebSocket). *message may be set to a static or
+ * server-lifetime string (borrowed, not freed) to replace "Forbidden". */
+typedef int (*eio_allow_request_cb)(const eio_request *req, const char **message, void *user_data);
+
+/* Called for cross-origin requests when cors_origins is NULL and this is set: return 1 to allow `origin`. */
+typedef int (*eio_cors_origin_cb)(const char *origin, void *user_data);
+
+typedef struct eio_options {
+    const char *path;                  /* where the server answers; default "/engine.io/" (a prefix match) */
+    unsigned ping_interval_ms;         /* default 25000 */
+    unsigned ping_timeout_ms;          /* default 20000 */
+    unsigned upgrade_timeout_ms;       /* default 10000 */
+    size_t max_http_buffer_size;       /* max POST body and WebSocket message, bytes; default 1e6 */
+    size_t max_queued_bytes;           /* outgoing bytes a session may have waiting; past it the session is
+                                          closed with "transport error"; default 16 MiB (0 = default) */
+    int allow_polling;                 /* default 1 */
+    int allow_websocket;               /* default 1 */
+    int allow_upgrades;                /* default 1 */
+    unsigned close_timeout_ms;         /* polling: how long a close waits for the next GET; default 30000 */
+    unsigned headers_timeout_ms;       /* a request's headers must arrive within this; default 60000 */
+    unsigned keep_alive_timeout_ms;    /* idle keep-alive HTTP connections are closed after; default 5000 */
+    size_t max_header_bytes;           /* request line + headers; default 16384 (431 beyond) */
+    unsigned max_headers;              /* header count; default 100 (431 beyond) */
+    size_t max_sessions;               /* 0 = no limit; past it handshakes get 503 */
+
+    /* CORS (off when neither cors_origins nor cors_origin_cb is set). cors_origins: NULL-terminated list
+     * of allowed origins, or {"*", NULL} for any; borrowed for the server's lifetime. */
+    const char *const *cors_origins;
+    eio_cors_origin_cb cors_origin_cb;
+    void *cors_user_data;
+    int cors_credentials;              /* Access-Control-Allow-Credentials: true */
+    const char *cors_methods;          /* default "GET,HEAD,PUT,PATCH,POST,DELETE" */
+    const char *cors_allowed_headers;  /* NULL: reflect Access-Control-Request-Headers */
+    const char *cors_exposed_headers;  /* NULL: none */
+    int cors_max_age;                  /* seconds; < 0: not sent (default -1) */
+
+    /* Cookie with the session id on the handshake answer; off when cookie_name is NULL (default).
+     * eio_options_init() leaves it off; set cookie_name to "io" for the reference's cookie: true. */
+    const char *cookie_name;
+    const char *cookie_path;           /* default "/" (NULL: no Path attribute) */
+    int cookie_http_only;              /* default 1 */
+    const char *cookie_same_site;      /* default "Lax" (NULL: none) */
+
+    eio_allow_request_cb allow_request;
+    void *allow_request_user_data;
+} eio_options;
+
+/* Fills opts with the reference's defaults. */
+void eio_options_init(eio_options *opts);
+
+typedef struct eio_handlers {
+    /* A client completed its handshake. `req` is the handshake request, valid only during this call. */
+    void (*on_connection)(eio_session *s, const eio_request *req, void *user_data);
+    /* A message arrived: text (binary 0, valid UTF-8 over WebSocket) or binary (binary 1). `data` is
+     * borrowed for the call. */
+    void (*on_message)(eio_session *s, const uint8_t *data, size_t len, int binary, void *user_data);
+    /* The session moved from polling to WebSocket. */
+    void (*on_upgrade)(eio_session *s, void *user_data);
+    /* The session is closed; `reason` is one of EIO_REASON_* (static). Called exactly once per session
+     * that had on_connection. Sends from here are ignored. */
+    void (*on_close)(eio_session *s, const char *reason, void *user_data);
+    void *user_data;
+} eio_handlers;
+
+/* Creates a server on `base` (borrowed; must outlive the server). opts may be NULL for defaults; strings in
+ * opts are borrowed for the server's lifetime. Returns NULL on invalid options or out of memory. */
+eio_server *eio_server_new(struct event_base *base, const eio_options *opts, const eio_handlers *handlers);
+
+/* Listens on host:port (IPv4 or IPv6 literal or name resolved once, at this call). port 0 picks a free port;
+ * eio_server_port() tells which. May be called more than once. Returns 0 or EIO_ELISTEN. */
+int eio_server_listen(eio_server *srv, const char *host, int port);
+int eio_server_port(const eio_server *srv);
+
+/* Serves an already-connected socket (for example from the application's own listener). Takes ownership
+ * of fd. Returns 0 or EIO_ENOMEM (fd closed). */
+int eio_server_adopt_fd(eio_server *srv, int fd);
+
+/* Closes every session with "server shutting down", stops listening and frees the server. Sessions the
+ * application still references stay valid (closed) until their last unref. Accepts NULL. */
+void eio_server_free(eio_server *srv);
+
+/* Number of open sessions. */
+size_t eio_server_clients_count(const eio_server *srv);
+
+/* Handlers for requests outside the Engine.IO path: return 1 when handled (the response was written with
+ * eio_request_respond), 0 for the default 404. */
+typedef int (*eio_http_fallback_cb)(eio_request *req, void *user_data);
+void eio_server_set_fallback(eio_server *srv, eio_http_fallback_cb cb, void *user_data);
+
+/* --- sessions --- */
+
+/* The session id: 20 base64url characters, NUL-terminated; valid as long as the session. */
+const char *eio_session_id(const eio_session *s);
+/* "polling" or "websocket". */
+const char *eio_session_transport(const eio_session *s);
+/* 4 (Engine.IO v4). */
+int eio_session_protocol(const eio_session *s);
+void eio_session_set_user_data(eio_session *s, void *user_data);
+void *eio_session_user_data(const eio_session *s);
+
+/* Queues a message (copied). Returns 0, EIO_ECLOSED, EIO_ENOMEM, or EIO_EQUEUE (the queue passed
+ * max_queued_bytes: the session is being closed with "transport error"). */
+int eio_session_send_text(eio_session *s, const char *data, size_t len);
+int eio_session_send_binary(eio_session *s, const uint8_t *data, size_t len);
+
+/* Closes the session after what is queued has been written; on_close gets "forced close". Closing twice
+ * is harmless. */
+void eio_session_close(eio_session *s);
+
+void eio_session_ref(eio_session *s);
+void eio_session_unref(eio_session *s);
+
+/* --- requests (handshake requests in on_connection / allow_request, and fallback requests) --- */
+
+const char *eio_request_method(const eio_request *req);   /* "GET", "POST", ... */
+const char *eio_request_url(const eio_request *req);      /* path and query as received */
+const char *eio_request_path(const eio_request *req);     /* the path, undecoded */
+/* The raw (still percent-encoded) value of a query parameter, or NULL. Decoded: eio_request_query_decoded. */
+const char *eio_request_query(const eio_request *req, const char *key, size_t *len);
+/* Percent-decodes the query parameter `key` into out (cap bytes with NUL). Returns its length, or -1 if absent
+ * or too long. */
+long eio_request_query_decoded(const eio_request *req, const char *key, char *out, size_t cap);
+/* A request header (case-insensitive name), or NULL; value borrowed like the request. */
+const char *eio_request_header(const eio_request *req, const char *name);
+/* Iterates over headers: returns 1 and sets name and value while i < count, else 0. */
+int eio_request_header_at(const eio_request *req, size_t i, const char **name, const char **value);
+/* The peer address as text ("127.0.0.1", "::1"). */
+const char *eio_request_remote_address(const eio_request *req);
+/* Body of the request (fallback requests). */
+const uint8_t *eio_request_body(const eio_request *req, size_t *len);
+
+/* Answers a fallback request (only from eio_http_fallback_cb, once). `headers` is extra header lines, each
+ * ending in "\r\n" (may be NULL); Content-Length is added. Copied. */
+int eio_request_respond(eio_request *req, int status, const char *headers, const void *body, size_t len);
+
+/* --- logging --- */
+enum { EIO_LOG_ERROR = 0, EIO_LOG_WARN = 1, EIO_LOG_INFO = 2, EIO_LOG_DEBUG = 3 };
+typedef void (*eio_log_cb)(int level, const char *msg, void *user_data);
+/* Replaces the process-wide logger (default: level WARN and worse to stderr, or DEBUG when the environment
+ * variable DEBUG contains "engine"). cb NULL silences logging. */
+void eio_set_logger(eio_log_cb cb, void *user_data);
+
+#endif

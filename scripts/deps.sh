@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what building and testing socketio-c needs and is missing on this Debian machine:
+# the C libraries and tools (apt-get, or sudo apt-get when not root) and the test-only npm packages
+# (npm ci from the committed package-lock.json). Safe to run again: it does nothing when all is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(build-essential pkg-config clang libclang-rt-14-dev libevent-dev libwslay-dev libcjson-dev
+      libhttp-parser-dev libssl-dev libcmocka-dev nodejs npm)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# node and npm may come from elsewhere than Debian's packages: accept them when they run.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm ci only when node_modules was not installed from this very lock file.
+stamp=node_modules/.socketio-c-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "deps: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,209 @@
+/*
+ * build/conformance: the configuration the official protocol test suites expect (pingInterval 300,
+ * pingTimeout 200, maxPayload 1000000) with an Engine.IO echo app at /engine.io/, on 127.0.0.1.
+ * Extra flags for our own tests are documented in test/interop/README.md.
+ */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engineio/engineio.h"
+
+#define MAX_ORIGINS 16
+
+static int print_events;
+static int test_commands;
+static const char *deny_key, *deny_value;
+
+static void event_line(const char *event, eio_session *s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#include <stdarg.h>
+static void event_line(const char *event, eio_session *s, const char *fmt, ...)
+{
+    if (!print_events)
+        return;
+    printf("{\"event\":\"%s\",\"sid\":\"%s\"", event, eio_session_id(s));
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+    }
+    printf("}\n");
+    fflush(stdout);
+}
+
+static void on_connection(eio_session *s, const eio_request *req, void *ud)
+{
+    (void)req;
+    (void)ud;
+    event_line("connection", s, ",\"transport\":\"%s\"", eio_session_transport(s));
+}
+
+static void on_message(eio_session *s, const uint8_t *data, size_t len, int binary, void *ud)
+{
+    (void)ud;
+    event_line("message", s, ",\"binary\":%s,\"length\":%zu", binary ? "true" : "false", len);
+    if (binary) {
+        eio_session_send_binary(s, data, len);
+        return;
+    }
+    if (test_commands && len >= 2 && data[0] == '_' && data[1] == '_') {
+        if (len == 9 && memcmp(data, "__close__", 9) == 0) {
+            eio_session_close(s);
+            return;
+        }
+        if (len > 8 && len < 20 && memcmp(data, "__send__", 8) == 0) {
+            char num[16];
+            memcpy(num, data + 8, len - 8);
+            num[len - 8] = '\0';
+            long n = strtol(num, NULL, 10);
+            for (long i = 0; i < n; i++) {
+                char msg[24];
+                int m = snprintf(msg, sizeof(msg), "%ld", i);
+                if (eio_session_send_text(s, msg, (size_t)m) < 0)
+                    break;
+            }
+            return;
+        }
+    }
+    eio_session_send_text(s, (const char *)data, len);
+}
+
+static void on_upgrade(eio_session *s, void *ud)
+{
+    (void)ud;
+    event_line("upgrade", s, ",\"transport\":\"%s\"", eio_session_transport(s));
+}
+
+static void on_close(eio_session *s, const char *reason, void *ud)
+{
+    (void)ud;
+    event_line("close", s, ",\"reason\":\"%s\"", reason);
+}
+
+static int allow_request(const eio_request *req, const char **message, void *ud)
+{
+    (void)ud;
+    if (!deny_key)
+        return 1;
+    char value[256];
+    if (eio_request_query_decoded(req, deny_key, value, sizeof(value)) >= 0 && strcmp(value, deny_value) == 0) {
+        *message = "denied by test";
+        return 0;
+    }
+    return 1;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: conformance [--port N] [--ping-interval MS] [--ping-timeout MS] [--upgrade-timeout MS]\n"
+                    "  [--max-payload BYTES] [--transports polling,websocket] [--no-upgrades] [--cors-origin O]...\n"
+                    "  [--cors-credentials] [--cookie] [--deny-query K=V] [--events] [--test-commands]\n"
+                    "  [--headers-timeout MS]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    int port = 3000;
+    const char *origins[MAX_ORIGINS + 1] = {0};
+    int norigins = 0;
+    eio_options opts;
+    eio_options_init(&opts);
+    opts.ping_interval_ms = 300;
+    opts.ping_timeout_ms = 200;
+    opts.max_http_buffer_size = 1000000;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE()                                                                                               \
+    do {                                                                                                           \
+        if (!v)                                                                                                    \
+            usage();                                                                                               \
+        i++;                                                                                                       \
+    } while (0)
+        if (strcmp(a, "--port") == 0) {
+            NEED_VALUE();
+            port = atoi(v);
+        } else if (strcmp(a, "--ping-interval") == 0) {
+            NEED_VALUE();
+            opts.ping_interval_ms = (unsigned)atoi(v);
+        } else if (strcmp(a, "--ping-timeout") == 0) {
+            NEED_VALUE();
+            opts.ping_timeout_ms = (unsigned)atoi(v);
+        } else if (strcmp(a, "--upgrade-timeout") == 0) {
+            NEED_VALUE();
+            opts.upgrade_timeout_ms = (unsigned)atoi(v);
+        } else if (strcmp(a, "--headers-timeout") == 0) {
+            NEED_VALUE();
+            opts.headers_timeout_ms = (unsigned)atoi(v);
+        } else if (strcmp(a, "--max-payload") == 0) {
+            NEED_VALUE();
+            opts.max_http_buffer_size = (size_t)strtoull(v, NULL, 10);
+        } else if (strcmp(a, "--transports") == 0) {
+            NEED_VALUE();
+            opts.allow_polling = strstr(v, "polling") != NULL;
+            opts.allow_websocket = strstr(v, "websocket") != NULL;
+        } else if (strcmp(a, "--no-upgrades") == 0) {
+            opts.allow_upgrades = 0;
+        } else if (strcmp(a, "--cors-origin") == 0) {
+            NEED_VALUE();
+            if (norigins == MAX_ORIGINS)
+                usage();
+            origins[norigins++] = v;
+            opts.cors_origins = origins;
+        } else if (strcmp(a, "--cors-credentials") == 0) {
+            opts.cors_credentials = 1;
+        } else if (strcmp(a, "--cookie") == 0) {
+            opts.cookie_name = "io";
+        } else if (strcmp(a, "--deny-query") == 0) {
+            NEED_VALUE();
+            static char kv[256];
+            snprintf(kv, sizeof(kv), "%s", v);
+            char *eq = strchr(kv, '=');
+            if (!eq)
+                usage();
+            *eq = '\0';
+            deny_key = kv;
+            deny_value = eq + 1;
+        } else if (strcmp(a, "--events") == 0) {
+            print_events = 1;
+        } else if (strcmp(a, "--test-commands") == 0) {
+            test_commands = 1;
+        } else {
+            usage();
+        }
+    }
+    opts.allow_request = allow_request;
+
+    signal(SIGPIPE, SIG_IGN);
+    struct event_base *base = event_base_new();
+    eio_handlers h = {on_connection, on_message, on_upgrade, on_close, NULL};
+    eio_server *srv = eio_server_new(base, &opts, &h);
+    if (!srv || eio_server_listen(srv, "127.0.0.1", port) < 0) {
+        fprintf(stderr, "conformance: cannot listen on 127.0.0.1:%d\n", port);
+        return 1;
+    }
+    printf("listening on 127.0.0.1:%d\n", eio_server_port(srv));
+    fflush(stdout);
+    struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+    evsignal_add(sigterm, NULL);
+    evsignal_add(sigint, NULL);
+    event_base_dispatch(base);
+    eio_server_free(srv);
+    event_free(sigterm);
+    event_free(sigint);
+    event_base_free(base);
+    return 0;
+}
