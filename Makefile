@@ -40,7 +40,7 @@ UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps run test test-unit test-unit-san test-interop test-fuzz fuzz clean format
+.PHONY: all deps run test test-unit test-interop test-interop-san test-fuzz fuzz clean format
 all: $(LIB) $(PROGS)
 
 deps:
@@ -69,11 +69,14 @@ $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIB)
 run: deps all
 	$(BUILD)/examples/echo --host 0.0.0.0 --port $(PORT)
 
-# Unit tests, then the same unit tests under ASan+UBSan, then interop and fuzz smoke runs.
+# Everything: unit tests (plain, then under ASan+UBSan), a warning-free clang build, the interop suites
+# against the plain build and against the ASan+UBSan build, then short fuzz runs.
 test: deps
 	$(MAKE) all test-unit
-	$(MAKE) SANITIZE=1 test-unit
+	$(MAKE) SANITIZE=1 all test-unit
+	$(MAKE) CC=clang BUILD=build/clang all
 	$(MAKE) test-interop
+	$(MAKE) test-interop-san
 	$(MAKE) test-fuzz
 
 test-unit: $(UNIT_BIN)
@@ -81,6 +84,11 @@ test-unit: $(UNIT_BIN)
 
 test-interop: all
 	node --test --test-concurrency=4 test/interop/
+
+# The same suites against build/san/conformance: a leak or memory error fails the test that stops the server.
+test-interop-san:
+	$(MAKE) SANITIZE=1 all
+	EIO_CONFORMANCE=build/san/conformance node --test --test-concurrency=4 test/interop/
 
 build/fuzz/%: test/fuzz/%.c $(wildcard engineio/*.c engineio/*.h)
 	@mkdir -p $(dir $@)

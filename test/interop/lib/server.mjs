@@ -14,7 +14,9 @@ export const isReference = process.env.EIO_SERVER === "reference";
 export async function startServer(options = {}) {
   const args = ["--port", "0", ...(options.args || [])];
   if (options.events) args.push("--events");
-  const cmd = isReference ? process.execPath : path.join(root, "build/conformance");
+  // EIO_CONFORMANCE overrides our binary (make test runs the interop suites against the ASan+UBSan build).
+  const ours = process.env.EIO_CONFORMANCE || path.join(root, "build/conformance");
+  const cmd = isReference ? process.execPath : ours;
   const cmdArgs = isReference ? [path.join(root, "test/interop/reference-server.mjs"), ...args] : args;
   const proc = spawn(cmd, cmdArgs, { stdio: ["ignore", "pipe", "inherit"] });
   const events = [];
@@ -57,13 +59,19 @@ export async function startServer(options = {}) {
         waiters.push(w);
       });
     },
+    // Stops the server; ours must exit with status 0 (under ASan a leak or memory error makes it non-zero).
     async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const check = () => {
+        if (!isReference && (proc.exitCode !== 0 || proc.signalCode !== null))
+          throw new Error(`server exited with code ${proc.exitCode} signal ${proc.signalCode} (see its stderr above)`);
+      };
+      if (proc.exitCode !== null || proc.signalCode !== null) return check();
       const exited = new Promise((res) => proc.once("exit", res));
       proc.kill("SIGTERM");
-      const t = setTimeout(() => proc.kill("SIGKILL"), 3000);
+      const t = setTimeout(() => proc.kill("SIGKILL"), 10000);
       await exited;
       clearTimeout(t);
+      check();
     },
   };
   return handle;

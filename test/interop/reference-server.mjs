@@ -1,0 +1,181 @@
+#!/usr/bin/env node
+// Reference server for the interop tests: Node's real engine.io 6 with the same flags as build/conformance
+// (see README.md in this directory). Run the interop tests against it with EIO_SERVER=reference.
+import http from "node:http";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { Server } = require("engine.io");
+
+function usage(msg) {
+  process.stderr.write(`reference-server: ${msg}\n`);
+  process.stderr.write(
+    "usage: reference-server.mjs [--port N] [--ping-interval MS] [--ping-timeout MS] [--upgrade-timeout MS]\n" +
+      "  [--max-payload BYTES] [--transports polling,websocket] [--no-upgrades] [--cors-origin ORIGIN]...\n" +
+      "  [--cors-credentials] [--cookie] [--deny-query KEY=VALUE]... [--events] [--test-commands]\n",
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const o = {
+    port: 3000,
+    pingInterval: 300,
+    pingTimeout: 200,
+    upgradeTimeout: 10000,
+    maxPayload: 1000000,
+    transports: ["polling", "websocket"],
+    upgrades: true,
+    corsOrigins: [],
+    corsCredentials: false,
+    cookie: false,
+    denyQuery: [],
+    events: false,
+    testCommands: false,
+  };
+  const num = (flag, v) => {
+    if (v === undefined || !/^\d+$/.test(v)) usage(`${flag} needs a non-negative integer, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    switch (a) {
+      case "--port": o.port = num(a, val()); break;
+      case "--ping-interval": o.pingInterval = num(a, val()); break;
+      case "--ping-timeout": o.pingTimeout = num(a, val()); break;
+      case "--upgrade-timeout": o.upgradeTimeout = num(a, val()); break;
+      case "--max-payload": o.maxPayload = num(a, val()); break;
+      case "--transports": {
+        const t = val().split(",").map((s) => s.trim()).filter(Boolean);
+        if (t.length === 0 || t.some((x) => x !== "polling" && x !== "websocket")) {
+          usage(`--transports takes a comma-separated list of polling,websocket, got ${JSON.stringify(argv[i])}`);
+        }
+        o.transports = t;
+        break;
+      }
+      case "--no-upgrades": o.upgrades = false; break;
+      case "--cors-origin": o.corsOrigins.push(val()); break;
+      case "--cors-credentials": o.corsCredentials = true; break;
+      case "--cookie": o.cookie = true; break;
+      case "--deny-query": {
+        const kv = val();
+        const eq = kv.indexOf("=");
+        if (eq <= 0) usage(`--deny-query takes KEY=VALUE, got ${JSON.stringify(kv)}`);
+        o.denyQuery.push([kv.slice(0, eq), kv.slice(eq + 1)]);
+        break;
+      }
+      case "--events": o.events = true; break;
+      case "--test-commands": o.testCommands = true; break;
+      default: usage(`unknown argument ${JSON.stringify(a)}`);
+    }
+  }
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+
+const engineOpts = {
+  path: "/engine.io/",
+  pingInterval: opts.pingInterval,
+  pingTimeout: opts.pingTimeout,
+  upgradeTimeout: opts.upgradeTimeout,
+  maxHttpBufferSize: opts.maxPayload,
+  transports: opts.transports,
+  allowUpgrades: opts.upgrades,
+};
+if (opts.corsOrigins.length > 0 || opts.corsCredentials) {
+  const cors = {};
+  if (opts.corsOrigins.length === 1) cors.origin = opts.corsOrigins[0];
+  else if (opts.corsOrigins.length > 1) cors.origin = opts.corsOrigins.includes("*") ? "*" : opts.corsOrigins;
+  if (opts.corsCredentials) cors.credentials = true;
+  engineOpts.cors = cors;
+}
+if (opts.cookie) {
+  engineOpts.cookie = { name: "io", path: "/", httpOnly: true, sameSite: "lax" };
+}
+if (opts.denyQuery.length > 0) {
+  engineOpts.allowRequest = (req, fn) => {
+    const q = new URL(req.url, "http://localhost").searchParams;
+    const denied = opts.denyQuery.some(([k, v]) => q.getAll(k).includes(v));
+    if (denied) fn("denied by test", false);
+    else fn(null, true);
+  };
+}
+
+function emitEvent(obj) {
+  if (opts.events) process.stdout.write(JSON.stringify(obj) + "\n");
+}
+
+function toBuffer(data) {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return null;
+}
+
+const httpServer = http.createServer((req, res) => {
+  // engine.io handles its own path; anything else is not found.
+  if (!res.headersSent) {
+    res.writeHead(404, { "Content-Type": "text/plain" });
+    res.end("not found");
+  }
+});
+const engine = new Server(engineOpts);
+engine.attach(httpServer, { path: "/engine.io/" });
+
+engine.on("connection", (socket) => {
+  const sid = socket.id;
+  emitEvent({ event: "connection", sid, transport: socket.transport.name });
+  socket.on("upgrade", (transport) => {
+    emitEvent({ event: "upgrade", sid, transport: transport.name });
+  });
+  socket.on("message", (data) => {
+    // engine.io-parser decodes an empty text message ("4") as data undefined: treat it as "".
+    if (data === undefined || data === null) data = "";
+    const buf = toBuffer(data);
+    const binary = buf !== null;
+    // length: bytes for binary, UTF-8 bytes for text.
+    emitEvent({ event: "message", sid, binary, length: binary ? buf.length : Buffer.byteLength(data, "utf8") });
+    if (!binary && opts.testCommands && data.startsWith("__")) {
+      if (data === "__close__") {
+        socket.close();
+        return;
+      }
+      const m = /^__send__(\d+)$/.exec(data);
+      if (m) {
+        const n = Number(m[1]);
+        for (let i = 0; i < n; i++) socket.send(String(i));
+        return;
+      }
+    }
+    socket.send(binary ? buf : data);
+  });
+  socket.on("close", (reason) => {
+    emitEvent({ event: "close", sid, reason });
+  });
+});
+
+httpServer.listen(opts.port, "127.0.0.1", () => {
+  const { port } = httpServer.address();
+  process.stdout.write(`listening on 127.0.0.1:${port}\n`);
+});
+httpServer.on("error", (err) => {
+  process.stderr.write(`reference-server: ${err.message}\n`);
+  process.exit(1);
+});
+
+let stopping = false;
+function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  engine.close();
+  httpServer.close(() => process.exit(0));
+  httpServer.closeAllConnections?.();
+  setTimeout(() => process.exit(0), 1000).unref();
+}
+process.on("SIGTERM", shutdown);
+process.on("SIGINT", shutdown);
