@@ -199,6 +199,9 @@ static const char *status_text(int status)
 /* Ends the current request: the next one may be read (by the caller's loop or eio__http_resume). */
 void eio__http_finish(eio_conn *c)
 {
+    /* A POST marked at its headers but answered early (an error, a 413) no longer holds its session. */
+    if (c->sess && c->sess->post == c)
+        eio__session_detach(c->sess, c);
     eio__request_free(c->req);
     c->req = NULL;
     c->req_start = 0;
@@ -424,12 +427,6 @@ static int on_body(http_parser *p, const char *at, size_t len)
     size_t have = r->body ? evbuffer_get_length(r->body) : 0;
     if (have + len > c->srv->opts.max_http_buffer_size) {
         /* The reference answers 413 while the body streams; the session itself stays. */
-        if (c->sess && c->sess->post == c) {
-            c->sess->post = NULL;
-            eio_session_unref(c->sess);
-            c->sess = NULL;
-        }
-        c->parked = 0;
         c->keep_alive = 0;
         eio__http_respond(c, 413, NULL, NULL, 0);
         return -1;

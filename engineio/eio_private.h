@@ -146,6 +146,8 @@ int eio__route_headers(eio_conn *c);            /* headers complete: early answe
 eio_session *eio__session_new(eio_server *srv, int transport);
 eio_session *eio__session_find(eio_server *srv, const char *id, size_t len);
 void eio__session_close(eio_session *s, const char *reason);
+void eio__session_shutdown(eio_session *s);      /* server free: closes now, whatever the state */
+void eio__session_detach(eio_session *s, eio_conn *c); /* c no longer serves s (no close) */
 void eio__session_on_packet(eio_session *s, eio_conn *from, const eio_packet *pkt);
 void eio__session_poll_get(eio_session *s, eio_conn *c);
 void eio__session_poll_post(eio_session *s, eio_conn *c);

@@ -134,6 +134,33 @@ static void fail(eio_conn *c, int upgrade, int code, const char *message)
         eio__http_error(c, code, message);
 }
 
+/* RFC 7230 tchar. */
+static int is_tchar(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* A comma-separated list of tokens with optional spaces around the commas (ws's subprotocol parser). */
+static int token_list_valid(const char *v)
+{
+    const unsigned char *p = (const unsigned char *)v;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!is_tchar(*p))
+            return 0;
+        while (is_tchar(*p))
+            p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            return 1;
+        if (*p++ != ',')
+            return 0;
+    }
+}
+
 /* The ws library's own checks of an upgrade request (ws/lib/websocket-server.js handleUpgrade). */
 static const char *ws_handshake_problem(const eio_request *req)
 {
@@ -148,6 +175,9 @@ static const char *ws_handshake_problem(const eio_request *req)
         return "Missing or invalid Sec-WebSocket-Key header";
     if (!version || (strcmp(version, "8") != 0 && strcmp(version, "13") != 0))
         return "Missing or invalid Sec-WebSocket-Version header";
+    const char *proto = eio_request_header(req, "sec-websocket-protocol");
+    if (proto && !token_list_valid(proto))
+        return "Invalid Sec-WebSocket-Protocol header";
     return NULL;
 }
 

@@ -176,7 +176,7 @@ void eio_server_free(eio_server *srv)
     for (size_t i = 0; i < srv->table_size; i++) {
         while (srv->table && srv->table[i]) {
             eio_session *s = srv->table[i];
-            eio__session_close(s, EIO_REASON_SERVER_SHUTDOWN);
+            eio__session_shutdown(s);
         }
     }
     eio__server_run_flush(srv);

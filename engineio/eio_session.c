@@ -483,6 +483,21 @@ void eio__session_conn_lost(eio_session *s, eio_conn *c, const char *reason)
     eio_session_unref(s);
 }
 
+void eio__session_detach(eio_session *s, eio_conn *c)
+{
+    detach(s, c);
+}
+
+void eio__session_shutdown(eio_session *s)
+{
+    eio_session_ref(s);
+    if (s->sm.state == EIO_SM_OPEN)
+        apply(s, eio_sm_close(&s->sm, EIO_REASON_SERVER_SHUTDOWN), NULL);
+    else
+        session_finalize(s); /* a graceful close still waiting for its last GET */
+    eio_session_unref(s);
+}
+
 void eio__session_close(eio_session *s, const char *reason)
 {
     eio_session_ref(s);

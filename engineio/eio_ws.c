@@ -22,11 +22,19 @@ int eio__ws_accept(eio_conn *c, const char *extra_headers)
     char accept[29];
     if (!key || eio_ws_accept_key(key, strlen(key), accept) < 0)
         return -1;
+    /* As ws does without handleProtocols: the first subprotocol offered is chosen (validated by the router). */
+    const char *proto = eio_request_header(c->req, "sec-websocket-protocol");
+    int plen = 0;
+    if (proto) {
+        proto += strspn(proto, " \t");
+        plen = (int)strcspn(proto, ", \t");
+    }
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (evbuffer_add_printf(out,
                             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                            "Sec-WebSocket-Accept: %s\r\n%s\r\n",
-                            accept, extra_headers ? extra_headers : "") < 0)
+                            "Sec-WebSocket-Accept: %s\r\n%s%.*s%s%s\r\n",
+                            accept, plen ? "Sec-WebSocket-Protocol: " : "", plen, plen ? proto : "",
+                            plen ? "\r\n" : "", extra_headers ? extra_headers : "") < 0)
         return -1;
     c->mode = EIO_CONN_WS;
     c->parked = 0;
