@@ -334,8 +334,7 @@ void eio__session_poll_post(eio_session *s, eio_conn *c)
     }
     const char *ctype = eio_request_header(req, "content-type");
     if (ctype && strncasecmp(ctype, "application/octet-stream", 24) == 0) {
-        /* Binary POST bodies are v3 only. The reference leaves this request unanswered (a leak); we
-         * answer 400 and close the session. */
+        /* Binary POST bodies are v3 only: 400 and the session closes, as engine.io 6.6 does. */
         detach(s, c);
         c->keep_alive = 0;
         eio__http_respond(c, 400, NULL, NULL, 0);
