@@ -73,9 +73,9 @@ static void table_remove(eio_server *srv, eio_session *s)
     }
 }
 
+/* 15 bytes from the OS's CSPRNG, as 20 base64url characters. */
 static void make_id(char out[21])
 {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     uint8_t raw[15];
     size_t got = 0;
     while (got < sizeof(raw)) {
@@ -83,13 +83,9 @@ static void make_id(char out[21])
         if (n > 0)
             got += (size_t)n;
     }
-    for (int i = 0; i < 5; i++) {
-        uint32_t v = (uint32_t)raw[3 * i] << 16 | (uint32_t)raw[3 * i + 1] << 8 | raw[3 * i + 2];
-        out[4 * i] = alphabet[v >> 18];
-        out[4 * i + 1] = alphabet[(v >> 12) & 63];
-        out[4 * i + 2] = alphabet[(v >> 6) & 63];
-        out[4 * i + 3] = alphabet[v & 63];
-    }
+    eio_base64_encode(raw, sizeof(raw), out); /* 15 bytes: 20 characters, no padding */
+    for (int i = 0; i < 20; i++)
+        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
     out[20] = '\0';
 }
 
