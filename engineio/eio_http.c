@@ -66,6 +66,21 @@ void eio__request_free(eio_request *req)
     free(req);
 }
 
+void eio__request_shrink(eio_request *req)
+{
+    if (req->body) {
+        evbuffer_free(req->body);
+        req->body = NULL;
+    }
+    free(req->buf);
+    free(req->hdrs);
+    req->buf = NULL;
+    req->hdrs = NULL;
+    req->len = req->cap = 0;
+    req->nhdrs = req->hdrs_cap = 0;
+    req->url_len = req->path_len = req->path_off = 0;
+}
+
 static void conn_free_now(eio_conn *c)
 {
     eio_server *srv = c->srv;
@@ -536,12 +551,12 @@ const char *eio_request_method(const eio_request *req)
 
 const char *eio_request_url(const eio_request *req)
 {
-    return req->buf;
+    return req->buf ? req->buf : "";
 }
 
 const char *eio_request_path(const eio_request *req)
 {
-    return req->buf + req->path_off;
+    return req->buf ? req->buf + req->path_off : "";
 }
 
 const char *eio_request_header(const eio_request *req, const char *name)
@@ -563,7 +578,7 @@ int eio_request_header_at(const eio_request *req, size_t i, const char **name, c
 
 const char *eio_request_query(const eio_request *req, const char *key, size_t *len)
 {
-    const char *q = memchr(req->buf, '?', req->url_len);
+    const char *q = req->buf ? memchr(req->buf, '?', req->url_len) : NULL;
     if (!q)
         return NULL;
     size_t klen = strlen(key);

@@ -137,6 +137,7 @@ int eio__http_respond(eio_conn *c, int status, const char *extra_headers, const 
 int eio__http_respond_buf(eio_conn *c, int status, const char *extra_headers, struct evbuffer *body);
 void eio__http_error(eio_conn *c, int code, const char *message);
 void eio__request_free(eio_request *req);
+void eio__request_shrink(eio_request *req);     /* frees URL, headers and body; keeps what an answer needs */
 
 /* eio_route.c */
 void eio__route_request(eio_conn *c);           /* a complete request in c->req */

@@ -315,6 +315,8 @@ void eio__session_poll_get(eio_session *s, eio_conn *c)
         answer_get(s, 0);
     else if (s->sm.upgrade == EIO_SM_UPG_PROBED)
         answer_get(s, 1); /* the client is upgrading: let it stop polling at once */
+    else
+        eio__request_shrink(c->req); /* parked: only its CORS lines are needed for the answer */
 }
 
 void eio__session_poll_post(eio_session *s, eio_conn *c)
