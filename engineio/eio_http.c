@@ -304,11 +304,16 @@ static int req_append(eio_conn *c, const char *at, size_t len)
         size_t cap = r->cap ? r->cap : 256;
         while (cap < r->len + len + 1)
             cap *= 2;
+        /* `at` may point into buf itself (the path copy): keep its offset across the realloc. */
+        int inside = r->buf && at >= r->buf && at < r->buf + r->len;
+        size_t off = inside ? (size_t)(at - r->buf) : 0;
         char *nb = realloc(r->buf, cap);
         if (!nb)
             return -1;
         r->buf = nb;
         r->cap = cap;
+        if (inside)
+            at = nb + off;
     }
     memcpy(r->buf + r->len, at, len);
     r->len += len;

@@ -173,3 +173,18 @@ test("Connection: close is honoured", async () => {
     c.destroy();
   }
 });
+
+test("requests of every header size from 150 to 1100 bytes are answered (buffer growth at every point)", async () => {
+  // A regression found by fuzz_http: the request buffer grew while the path was being copied into it.
+  const c = await HttpConn.open(srv.port);
+  try {
+    for (let n = 150; n <= 1100; n++) {
+      const pad = "x".repeat(n - 150);
+      c.send({ path: `/engine.io/?EIO=4&transport=nope&p=${pad}`, headers: { "X-Pad": "y" } });
+      const res = await c.readResponse();
+      assert.equal(res.status, 400, `size ${n}: status ${res.status}`);
+    }
+  } finally {
+    c.destroy();
+  }
+});
