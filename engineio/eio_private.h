@@ -116,6 +116,7 @@ struct eio_server {
     const struct timeval *ct_close;
     struct event *flush_ev;    /* runs the flush list once per loop iteration */
     eio_session *flush_list;
+    eio_server *next;          /* requests outside our path go there (eio_server_chain) */
     eio_http_fallback_cb fallback;
     void *fallback_ud;
     int freeing;               /* eio_server_free is running */

@@ -194,10 +194,33 @@ static int ws_origin_ok(const eio_server *srv, const eio_request *req)
     return origin_allowed(srv, origin);
 }
 
+/* Moves the connection to the chained server, which owns it from now on (eio_server_chain). */
+static void handover(eio_conn *c, eio_server *next)
+{
+    eio_server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = NULL;
+    c->next = next->conns;
+    if (next->conns)
+        next->conns->prev = c;
+    next->conns = c;
+    c->srv = next;
+}
+
 int eio__route_headers(eio_conn *c)
 {
     eio_server *srv = c->srv;
     eio_request *req = c->req;
+    if (!path_matches(srv, req) && srv->next) {
+        /* Decided at the headers, so that body limits and POST bookkeeping are the next server's. */
+        handover(c, srv->next);
+        return eio__route_headers(c);
+    }
     if (!path_matches(srv, req) || req->method != HTTP_POST)
         return 0;
     if (req->content_length != UINT64_MAX && req->content_length > srv->opts.max_http_buffer_size) {
@@ -267,7 +290,8 @@ static void handshake(eio_conn *c, int transport, int upgrade)
                           srv->opts.ping_interval_ms, srv->opts.ping_timeout_ms,
                           (unsigned long)srv->opts.max_http_buffer_size);
     if (transport == EIO_SM_WEBSOCKET) {
-        if (eio__ws_accept(c, cookie) < 0) {
+        /* No cookie on a 101: the reference sets it from the polling transport's headers only. */
+        if (eio__ws_accept(c, "") < 0) {
             eio__session_close(s, EIO_REASON_TRANSPORT_ERROR);
             eio_session_unref(s);
             return;

@@ -158,6 +158,11 @@ size_t eio_server_clients_count(const eio_server *srv)
     return srv->nsessions;
 }
 
+void eio_server_chain(eio_server *srv, eio_server *next)
+{
+    srv->next = next;
+}
+
 void eio_server_set_fallback(eio_server *srv, eio_http_fallback_cb cb, void *user_data)
 {
     srv->fallback = cb;

@@ -135,6 +135,11 @@ size_t eio_server_clients_count(const eio_server *srv);
 typedef int (*eio_http_fallback_cb)(eio_request *req, void *user_data);
 void eio_server_set_fallback(eio_server *srv, eio_http_fallback_cb cb, void *user_data);
 
+/* Serves requests outside srv's path with `next` (another server on the same event_base, with its own path,
+ * options and handlers) before falling back: several Engine.IO apps on one port. `next` must outlive srv's
+ * connections (free srv first). Pass NULL to undo. */
+void eio_server_chain(eio_server *srv, eio_server *next);
+
 /* --- sessions --- */
 
 /* The session id: 20 base64url characters, NUL-terminated; valid as long as the session. */
