@@ -581,13 +581,14 @@ int eio_request_header_at(const eio_request *req, size_t i, const char **name, c
     return 1;
 }
 
-const char *eio_request_query(const eio_request *req, const char *key, size_t *len)
+/* Finds `key` in the query of url[0..url_len): the raw value and its length, or NULL. */
+static const char *query_find(const char *url, size_t url_len, const char *key, size_t *len)
 {
-    const char *q = req->buf ? memchr(req->buf, '?', req->url_len) : NULL;
+    const char *q = url ? memchr(url, '?', url_len) : NULL;
     if (!q)
         return NULL;
     size_t klen = strlen(key);
-    const char *end = req->buf + req->url_len;
+    const char *end = url + url_len;
     const char *p = q + 1;
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
@@ -605,6 +606,11 @@ const char *eio_request_query(const eio_request *req, const char *key, size_t *l
     return NULL;
 }
 
+const char *eio_request_query(const eio_request *req, const char *key, size_t *len)
+{
+    return query_find(req->buf, req->url_len, key, len);
+}
+
 static int hexval(char ch)
 {
     if (ch >= '0' && ch <= '9')
@@ -616,10 +622,8 @@ static int hexval(char ch)
     return -1;
 }
 
-long eio_request_query_decoded(const eio_request *req, const char *key, char *out, size_t cap)
+static long percent_decode(const char *v, size_t len, char *out, size_t cap)
 {
-    size_t len;
-    const char *v = eio_request_query(req, key, &len);
     if (!v || cap == 0)
         return -1;
     size_t o = 0;
@@ -637,6 +641,20 @@ long eio_request_query_decoded(const eio_request *req, const char *key, char *ou
     }
     out[o] = '\0';
     return (long)o;
+}
+
+long eio_request_query_decoded(const eio_request *req, const char *key, char *out, size_t cap)
+{
+    size_t len = 0;
+    const char *v = eio_request_query(req, key, &len);
+    return percent_decode(v, len, out, cap);
+}
+
+long eio_url_query_decoded(const char *url, const char *key, char *out, size_t cap)
+{
+    size_t len = 0;
+    const char *v = query_find(url, strlen(url), key, &len);
+    return percent_decode(v, len, out, cap);
 }
 
 const char *eio_request_remote_address(const eio_request *req)

@@ -74,7 +74,7 @@ static void table_remove(eio_server *srv, eio_session *s)
 }
 
 /* 15 bytes from the OS's CSPRNG, as 20 base64url characters. */
-static void make_id(char out[21])
+void eio_random_id(char out[21])
 {
     uint8_t raw[15];
     size_t got = 0;
@@ -100,7 +100,7 @@ eio_session *eio__session_new(eio_server *srv, int transport)
         return NULL;
     s->srv = srv;
     do
-        make_id(s->id);
+        eio_random_id(s->id);
     while (eio__session_find(srv, s->id, 20));
     s->refs = 2; /* the table's and the caller's */
     eio_sm_init(&s->sm, transport, srv->opts.ping_interval_ms, srv->opts.ping_timeout_ms,

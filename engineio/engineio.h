@@ -173,6 +173,8 @@ const char *eio_request_query(const eio_request *req, const char *key, size_t *l
 /* Percent-decodes the query parameter `key` into out (cap bytes with NUL). Returns its length, or -1 if absent
  * or too long. */
 long eio_request_query_decoded(const eio_request *req, const char *key, char *out, size_t cap);
+/* The same on any URL: percent-decodes the query parameter `key` of `url` (NUL-terminated) into out. */
+long eio_url_query_decoded(const char *url, const char *key, char *out, size_t cap);
 /* A request header (case-insensitive name), or NULL; value borrowed like the request. */
 const char *eio_request_header(const eio_request *req, const char *name);
 /* Iterates over headers: returns 1 and sets name and value while i < count, else 0. */
@@ -185,6 +187,9 @@ const uint8_t *eio_request_body(const eio_request *req, size_t *len);
 /* Answers a fallback request (only from eio_http_fallback_cb, once). `headers` is extra header lines, each
  * ending in "\r\n" (may be NULL); Content-Length is added. Copied. */
 int eio_request_respond(eio_request *req, int status, const char *headers, const void *body, size_t len);
+
+/* Writes 20 base64url characters from the OS's CSPRNG and a NUL to out (the form of session ids). */
+void eio_random_id(char out[21]);
 
 /* --- logging --- */
 enum { EIO_LOG_ERROR = 0, EIO_LOG_WARN = 1, EIO_LOG_INFO = 2, EIO_LOG_DEBUG = 3 };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engineio/engineio.h"
+#include "socketio/socketio.h"
 
 #define MAX_ORIGINS 16
 
@@ -95,6 +96,52 @@ static int allow_request(const eio_request *req, const char **message, void *ud)
         return 0;
     }
     return 1;
+}
+
+/* --- the Socket.IO app at /socket.io/ --- */
+
+/* The received arguments and their attachments, passed on unchanged. */
+static size_t args_buffers(const sio_args *args, sio_attachment_ref *bufs)
+{
+    size_t n = sio_args_attachments_count(args);
+    for (size_t i = 0; i < n; i++)
+        sio_args_attachment(args, i, &bufs[i].data, &bufs[i].len);
+    return n;
+}
+
+static void sio_on_message(sio_socket *s, const char *event, const sio_args *args, sio_ack *ack, void *ud)
+{
+    (void)event;
+    (void)ack;
+    (void)ud;
+    sio_attachment_ref bufs[10];
+    size_t n = args_buffers(args, bufs);
+    sio_socket_emit(s, "message-back", sio_args_json(args), bufs, n);
+}
+
+static void sio_on_message_with_ack(sio_socket *s, const char *event, const sio_args *args, sio_ack *ack, void *ud)
+{
+    (void)s;
+    (void)event;
+    (void)ud;
+    if (!ack)
+        return;
+    sio_attachment_ref bufs[10];
+    size_t n = args_buffers(args, bufs);
+    sio_ack_send(ack, sio_args_json(args), bufs, n);
+}
+
+static void sio_on_connection(sio_socket *s, void *ud)
+{
+    int main_nsp = ud != NULL;
+    cJSON *args = cJSON_CreateArray();
+    cJSON_AddItemToArray(args, cJSON_Duplicate(sio_socket_auth(s), 1));
+    sio_socket_emit(s, "auth", args, NULL, 0);
+    cJSON_Delete(args);
+    if (main_nsp) {
+        sio_socket_on(s, "message", sio_on_message, NULL);
+        sio_socket_on(s, "message-with-ack", sio_on_message_with_ack, NULL);
+    }
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -190,17 +237,31 @@ int main(int argc, char **argv)
     struct event_base *base = event_base_new();
     eio_handlers h = {on_connection, on_message, on_upgrade, on_close, NULL};
     eio_server *srv = eio_server_new(base, &opts, &h);
-    if (!srv || eio_server_listen(srv, "127.0.0.1", port) < 0) {
+
+    /* Socket.IO at /socket.io/ with the same engine options (the test suites' pingInterval 300 and
+     * pingTimeout 200) and connectTimeout 1000; requests for /engine.io/ go on to the echo app. */
+    sio_options sopts;
+    sio_options_init(&sopts);
+    sopts.eio = opts;
+    sopts.eio.path = "/socket.io/";
+    sopts.eio.allow_request = NULL;
+    sopts.connect_timeout_ms = 1000;
+    sio_server *sio = sio_server_new(base, &sopts);
+    if (!srv || !sio || sio_server_listen(sio, "127.0.0.1", port) < 0) {
         fprintf(stderr, "conformance: cannot listen on 127.0.0.1:%d\n", port);
         return 1;
     }
-    printf("listening on 127.0.0.1:%d\n", eio_server_port(srv));
+    eio_server_chain(sio_server_engine(sio), srv);
+    sio_namespace_on_connection(sio_of(sio, "/"), sio_on_connection, (void *)1);
+    sio_namespace_on_connection(sio_of(sio, "/custom"), sio_on_connection, NULL);
+    printf("listening on 127.0.0.1:%d\n", sio_server_port(sio));
     fflush(stdout);
     struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
     struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
     evsignal_add(sigterm, NULL);
     evsignal_add(sigint, NULL);
     event_base_dispatch(base);
+    sio_server_free(sio);
     eio_server_free(srv);
     event_free(sigterm);
     event_free(sigint);

@@ -116,7 +116,7 @@ test("[C] headers trickled one byte at a time past the timeout → 408 and the c
 });
 
 test("a request to another path → 404", async () => {
-  for (const path of ["/other", "/", "/socket.io/?EIO=4&transport=polling", "/favicon.ico"]) {
+  for (const path of ["/other", "/", "/engine.io2/?EIO=4&transport=polling", "/favicon.ico"]) {
     const res = await request(srv.port, { path });
     assert.equal(res.status, 404, `${path}: ${res.status}`);
   }

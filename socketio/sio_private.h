@@ -1,0 +1,125 @@
+/*
+ * Private structures of the Socket.IO layer, for its .c files and tests only.
+ *
+ * - sio_client: one Engine.IO session; decodes packets, holds the handshake copy and the client's sockets
+ *   (one per namespace), and the connect timer until a namespace is joined.
+ * - sio_socket: one client in one namespace, with its listeners and its pending acknowledgements.
+ */
+#ifndef SIO_PRIVATE_H
+#define SIO_PRIVATE_H
+
+#include <regex.h>
+
+#include "socketio.h"
+#include "sio_parser.h"
+
+struct event;
+
+typedef struct sio_client sio_client;
+
+/* Listener kinds on a socket; each kind's callback type is named in socketio.h. */
+enum { SIO_L_EVENT, SIO_L_ANY, SIO_L_ANY_OUT, SIO_L_USE, SIO_L_DISCONNECTING, SIO_L_DISCONNECT };
+
+struct sio_listener {
+    int kind;                  /* SIO_L_* */
+    char *name;                /* SIO_L_EVENT: the event name (owned); else NULL */
+    void (*fn)(void);          /* the callback, cast back to its kind's type before the call */
+    void *ud;
+    struct sio_listener *next; /* in registration order */
+};
+
+struct sio_mw {
+    sio_middleware_cb cb;
+    void *ud;
+    struct sio_mw *next;
+};
+
+struct sio_namespace {
+    sio_server *srv;
+    char *name;                /* owned; "/..." (for a dynamic parent: its description) */
+    sio_namespace *next;       /* the server's list (static namespaces and created children) */
+    sio_namespace *parent;     /* a child's dynamic parent, else NULL */
+    sio_nsp_match_cb match;    /* dynamic parents only */
+    void *match_ud;
+    regex_t *re;               /* dynamic parents made by sio_of_pattern */
+    sio_connection_cb on_connection;
+    void *on_connection_ud;
+    struct sio_mw *mws;        /* middlewares in order (children use their parent's) */
+    sio_socket *sockets;       /* connected sockets (nprev/nnext) */
+    size_t nsockets;
+};
+
+struct sio_pending_ack {
+    int64_t id;
+    sio_ack_cb cb;
+    void *ud;
+    struct event *timer;       /* NULL without timeout */
+    sio_socket *s;
+    struct sio_pending_ack *next;
+};
+
+struct sio_ack {
+    sio_socket *s;             /* holds a reference */
+    int64_t id;
+    uint8_t kept;              /* sio_ack_keep was called: the application frees it */
+    uint8_t sent;
+    uint8_t in_cb;             /* the event callbacks that got it are running: frees wait for their end */
+};
+
+struct sio_args {
+    const cJSON *array;        /* the arguments (event name excluded) */
+    const sio_packet *pkt;     /* for attachments; NULL when there are none */
+};
+
+struct sio_socket {
+    sio_client *client;        /* NULL once disconnected */
+    sio_namespace *nsp;
+    char id[21];
+    int refs;                  /* the namespace while connected, the application, calls in progress */
+    uint8_t connected;
+    sio_socket *cnext;         /* the client's sockets */
+    sio_socket *nprev, *nnext; /* the namespace's sockets */
+    cJSON *auth;               /* owned; {} when the CONNECT had none */
+    struct sio_listener *listeners;
+    struct sio_listener **listeners_tail;
+    int64_t next_ack_id;
+    struct sio_pending_ack *acks;
+    void *data;
+};
+
+struct sio_client {
+    sio_server *srv;
+    eio_session *conn;         /* a reference, dropped when the client is freed */
+    sio_decoder dec;
+    sio_socket *sockets;       /* connected sockets of this client */
+    struct event *connect_timer; /* until the first namespace is joined */
+    char *hs;                  /* handshake copy: url\0 address\0 (name\0 value\0)* */
+    size_t hs_len;
+    size_t hs_nheaders;
+    int64_t hs_time;
+    uint8_t closed;            /* the connection is closing or closed: no more packets */
+};
+
+struct sio_server {
+    struct event_base *base;
+    sio_options opts;
+    eio_server *eio;
+    sio_namespace *nsps;       /* static namespaces and dynamic children */
+    sio_namespace *parents;    /* dynamic parents */
+    int freeing;
+};
+
+/* sio_socket.c */
+sio_socket *sio__socket_new(sio_client *c, sio_namespace *nsp, cJSON *auth);
+void sio__socket_close(sio_socket *s, const char *reason, int send_packet);
+void sio__socket_on_packet(sio_socket *s, sio_packet *p);
+int sio__send_packet(sio_client *c, const sio_packet *p, const sio_attachment_ref *bufs, size_t nbufs);
+int sio__emit_packet(sio_socket *s, const char *event, const cJSON *args, const sio_attachment_ref *bufs,
+                     size_t nbufs, int64_t id);
+
+/* sio_server.c */
+void sio__client_close(sio_client *c, const char *reason);
+void sio__namespace_add(sio_namespace *nsp, sio_socket *s);
+void sio__namespace_remove(sio_namespace *nsp, sio_socket *s);
+
+#endif
