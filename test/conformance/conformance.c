@@ -131,9 +131,85 @@ static void sio_on_message_with_ack(sio_socket *s, const char *event, const sio_
     sio_ack_send(ack, sio_args_json(args), bufs, n);
 }
 
+static void sio_event_line(const char *event, sio_socket *s, const char *reason)
+{
+    if (!print_events)
+        return;
+    printf("{\"event\":\"%s\",\"nsp\":\"%s\",\"id\":\"%s\"", event, sio_namespace_name(sio_socket_namespace(s)),
+           sio_socket_id(s));
+    if (reason)
+        printf(",\"reason\":\"%s\"", reason);
+    printf("}\n");
+    fflush(stdout);
+}
+
+static void sio_on_disconnecting(sio_socket *s, const char *reason, void *ud)
+{
+    (void)ud;
+    sio_event_line("sio-disconnecting", s, reason);
+}
+
+static void sio_on_disconnect(sio_socket *s, const char *reason, void *ud)
+{
+    (void)ud;
+    sio_event_line("sio-disconnect", s, reason);
+}
+
+/* --test-commands: "__disconnect__" [close] disconnects this socket (true: the whole connection). */
+static void sio_cmd_disconnect(sio_socket *s, const char *event, const sio_args *args, sio_ack *ack, void *ud)
+{
+    (void)event;
+    (void)ack;
+    (void)ud;
+    sio_socket_disconnect(s, cJSON_IsTrue(sio_args_get(args, 0)));
+}
+
+static void sio_ack_result(sio_socket *s, int err, const sio_args *args, void *ud)
+{
+    (void)ud;
+    if (err == SIO_EDISCONNECTED)
+        return;
+    cJSON *res = cJSON_CreateArray();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "err", err ? cJSON_CreateString(sio_strerror(err)) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "args", args ? cJSON_Duplicate(sio_args_json(args), 1) : cJSON_CreateNull());
+    cJSON_AddItemToArray(res, o);
+    sio_attachment_ref bufs[10];
+    size_t n = args ? args_buffers(args, bufs) : 0;
+    sio_socket_emit(s, "__ack_result__", res, bufs, n);
+    cJSON_Delete(res);
+}
+
+/* --test-commands: "__emit_with_ack__" event timeout_ms ...args: the server emits event with the remaining
+ * arguments and asks for an acknowledgement; the outcome comes back as "__ack_result__" {err, args}. */
+static void sio_cmd_emit_with_ack(sio_socket *s, const char *event, const sio_args *args, sio_ack *ack, void *ud)
+{
+    (void)event;
+    (void)ack;
+    (void)ud;
+    const cJSON *name = sio_args_get(args, 0);
+    const cJSON *timeout = sio_args_get(args, 1);
+    if (!cJSON_IsString(name) || !cJSON_IsNumber(timeout))
+        return;
+    cJSON *rest = cJSON_Duplicate(sio_args_json(args), 1);
+    cJSON_DeleteItemFromArray(rest, 0);
+    cJSON_DeleteItemFromArray(rest, 0);
+    sio_attachment_ref bufs[10];
+    size_t n = args_buffers(args, bufs);
+    sio_socket_emit_with_ack(s, name->valuestring, rest, bufs, n, (unsigned)timeout->valuedouble, sio_ack_result, NULL);
+    cJSON_Delete(rest);
+}
+
 static void sio_on_connection(sio_socket *s, void *ud)
 {
     int main_nsp = ud != NULL;
+    sio_event_line("sio-connection", s, NULL);
+    sio_socket_on_disconnecting(s, sio_on_disconnecting, NULL);
+    sio_socket_on_disconnect(s, sio_on_disconnect, NULL);
+    if (test_commands) {
+        sio_socket_on(s, "__disconnect__", sio_cmd_disconnect, NULL);
+        sio_socket_on(s, "__emit_with_ack__", sio_cmd_emit_with_ack, NULL);
+    }
     cJSON *args = cJSON_CreateArray();
     cJSON_AddItemToArray(args, cJSON_Duplicate(sio_socket_auth(s), 1));
     sio_socket_emit(s, "auth", args, NULL, 0);
