@@ -34,7 +34,7 @@ LIB_SRC := $(wildcard engineio/*.c socketio/*.c rooms/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libsocketio.a
 
-PROGS := $(BUILD)/conformance $(BUILD)/examples/echo
+PROGS := $(BUILD)/conformance $(BUILD)/examples/echo $(BUILD)/examples/hello
 UNIT_SRC := $(wildcard test/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)

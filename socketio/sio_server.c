@@ -185,14 +185,25 @@ int sio_namespace_emit(sio_namespace *nsp, const char *event, const cJSON *args,
 {
     /* Each socket gets the same packet. Encoding once for all is the rooms layer's job (issue 5); until then a
      * namespace broadcast encodes per socket. */
-    int rc = 0;
+    if (!nsp->nsockets)
+        return 0;
+    /* A snapshot with references: an outgoing listener may disconnect sockets while we go. */
+    sio_socket **all = malloc(nsp->nsockets * sizeof(*all));
+    if (!all)
+        return SIO_ENOMEM;
+    size_t n = 0;
     for (sio_socket *s = nsp->sockets; s; s = s->nnext) {
-        int r = sio__emit_packet(s, event, args, bufs, nbufs, -1);
+        sio_socket_ref(s);
+        all[n++] = s;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        int r = rc == SIO_EINVAL ? 0 : sio__emit_packet(all[i], event, args, bufs, nbufs, -1);
         if (r == SIO_EINVAL || r == SIO_ENOMEM)
             rc = r;
-        if (r == SIO_EINVAL)
-            break;
+        sio_socket_unref(all[i]);
     }
+    free(all);
     return rc;
 }
 
