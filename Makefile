@@ -98,11 +98,13 @@ build/fuzz/%: test/fuzz/%.c $(wildcard engineio/*.c engineio/*.h socketio/*.c so
 test-fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 	  echo "== $$f ($(FUZZ_SMOKE_SECONDS) s)"; \
-	  $$f -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=0 build/fuzz/corpus-$$n test/fuzz/seeds/$$n 2>&1 | tail -2; done
+	  d=; [ -f test/fuzz/$$n.dict ] && d=-dict=test/fuzz/$$n.dict; \
+	  $$f $$d -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=0 build/fuzz/corpus-$$n test/fuzz/seeds/$$n 2>&1 | tail -2; done
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$n test/fuzz/seeds/$$n; done
+	  d=; [ -f test/fuzz/$$n.dict ] && d=-dict=test/fuzz/$$n.dict; \
+	  $$f $$d -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$n test/fuzz/seeds/$$n; done
 
 format:
 	clang-format -i engineio/*.[ch] socketio/*.[ch] rooms/*.[ch] test/unit/*.c test/fuzz/*.c test/conformance/*.c examples/*/*.c
