@@ -99,7 +99,9 @@ test-fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 	  echo "== $$f ($(FUZZ_SMOKE_SECONDS) s)"; \
 	  d=; [ -f test/fuzz/$$n.dict ] && d=-dict=test/fuzz/$$n.dict; \
-	  $$f $$d -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=0 build/fuzz/corpus-$$n test/fuzz/seeds/$$n 2>&1 | tail -2; done
+	  $$f $$d -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=0 build/fuzz/corpus-$$n test/fuzz/seeds/$$n \
+	    > build/fuzz/$$n.log 2>&1 || { tail -60 build/fuzz/$$n.log; echo "FAILED: $$f (log: build/fuzz/$$n.log)"; exit 1; }; \
+	  tail -1 build/fuzz/$$n.log; done
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \

@@ -1,9 +1,13 @@
 /* Socket.IO v5 packet encoder and decoder: see sio_parser.h. Rules follow socket.io-parser 4.2. */
 #include "sio_parser.h"
 
+#include <math.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sio_json.h"
 
 void sio_packet_free(sio_packet *p)
 {
@@ -64,7 +68,9 @@ static int placeholders_valid(const cJSON *item, size_t n)
         const cJSON *ph = cJSON_GetObjectItemCaseSensitive(item, "_placeholder");
         if (cJSON_IsTrue(ph)) {
             long idx = sio_placeholder_index(item);
-            return idx >= 0 && (size_t)idx < n;
+            if (idx < 0 || (size_t)idx >= n)
+                return 0;
+            /* and whatever else it holds is checked too: nothing placeholder-like may point out of range */
         }
     }
     if (cJSON_IsObject(item) || cJSON_IsArray(item))
@@ -88,7 +94,8 @@ static int payload_valid(int type, const cJSON *data)
         if (!cJSON_IsArray(data) || !data->child)
             return 0;
         const cJSON *name = data->child;
-        return cJSON_IsNumber(name) || (cJSON_IsString(name) && !sio_event_name_reserved(name->valuestring));
+        return (cJSON_IsNumber(name) && isfinite(name->valuedouble)) ||
+               (cJSON_IsString(name) && !sio_event_name_reserved(name->valuestring));
     }
     case SIO_PACKET_ACK:
     case SIO_PACKET_BINARY_ACK:
@@ -238,7 +245,7 @@ long sio_packet_encode(const sio_packet *p, char **out)
 {
     *out = NULL;
     char *json = NULL;
-    if (p->data && !(json = cJSON_PrintUnformatted(p->data)))
+    if (p->data && !(json = sio_json_print(p->data, NULL)))
         return SIO_PARSER_ENOMEM;
     const char *nsp = p->nsp && strcmp(p->nsp, "/") != 0 ? p->nsp : NULL;
     char head[64];
