@@ -211,8 +211,20 @@ static void answer_get(eio_session *s, int noop_if_empty)
     evbuffer_free(s->pollq);
     s->pollq = NULL;
     eio__http_resume(c);
-    if (s->sm.state == EIO_SM_CLOSING && s->closing_flush)
-        session_finalize(s); /* the graceful close's last packet is out */
+    eio_session_unref(s);
+}
+
+/* A graceful close on polling: once nothing else waits, the parked GET takes the close packet alone. */
+static void close_on_get(eio_session *s)
+{
+    if (!s->get || (s->pollq && evbuffer_get_length(s->pollq)))
+        return;
+    eio_session_ref(s);
+    eio_conn *c = s->get;
+    detach(s, c);
+    eio__http_respond(c, 200, poll_headers, "1", 1);
+    eio__http_resume(c);
+    session_finalize(s);
     eio_session_unref(s);
 }
 
@@ -313,6 +325,8 @@ void eio__session_poll_get(eio_session *s, eio_conn *c)
     bufferevent_set_timeouts(c->bev, NULL, NULL); /* the heartbeat bounds a parked GET */
     if (s->pollq && evbuffer_get_length(s->pollq))
         answer_get(s, 0);
+    else if (s->sm.state == EIO_SM_CLOSING && s->closing_flush)
+        close_on_get(s);
     else if (s->sm.upgrade == EIO_SM_UPG_PROBED)
         answer_get(s, 1); /* the client is upgrading: let it stop polling at once */
     else
@@ -553,15 +567,16 @@ void eio_session_close(eio_session *s)
     if (s->sm.transport == EIO_SM_WEBSOCKET || s->sm.state == EIO_SM_CLOSED) {
         session_finalize(s); /* the WebSocket's close frame goes after what is queued */
     } else {
-        /* Polling: the close packet goes after what is queued, on the next GET (or the close timeout). */
-        if (pollq_add(s, EIO_PACKET_CLOSE, 0, NULL, 0) < 0 || s->get) {
-            answer_get(s, 1);
-            session_finalize(s);
-        } else {
-            s->closing_flush = 1;
-            event_del(&s->timer);
-            evtimer_add(&s->timer, s->srv->ct_close);
-        }
+        /* Polling: what is queued leaves first, then the close packet alone on the next GET, as the reference
+         * does (a client handles a payload's packets after its close packet otherwise); the close timeout
+         * bounds the wait. */
+        s->closing_flush = 1;
+        event_del(&s->timer);
+        evtimer_add(&s->timer, s->srv->ct_close);
+        if (s->get && s->pollq && evbuffer_get_length(s->pollq))
+            answer_get(s, 0);
+        else
+            close_on_get(s);
     }
     eio_session_unref(s);
 }

@@ -91,6 +91,9 @@ static int payload_valid(int type, const cJSON *data)
         return data && (cJSON_IsObject(data) || cJSON_IsString(data));
     case SIO_PACKET_EVENT:
     case SIO_PACKET_BINARY_EVENT: {
+        if (!data) /* socket.io-parser checks only a payload that is there; the server ignores such events.
+                    * A binary event without data announces attachments for nothing: refused [C]. */
+            return type == SIO_PACKET_EVENT;
         if (!cJSON_IsArray(data) || !data->child)
             return 0;
         const cJSON *name = data->child;

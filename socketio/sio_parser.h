@@ -60,8 +60,8 @@ void sio_packet_free(sio_packet *p);
  * a namespace of at most SIO_MAX_NSP_LEN bytes; an ack id of at most SIO_MAX_ACK_ID; JSON (cJSON, nesting
  * at most 1000) with nothing after it; CONNECT data an object (or none); DISCONNECT no data; CONNECT_ERROR
  * an object or a string; EVENT data a non-empty array whose first element is a number or a string that is not
- * a reserved name (connect, connect_error, disconnect, disconnecting, newListener, removeListener); ACK data an
- * array (none counts as []); every placeholder of a binary packet an integer num in range.
+ * a reserved name (connect, connect_error, disconnect, disconnecting, newListener, removeListener), or no data at
+ * all (accepted as the reference does; the server ignores such an event); ACK data an array (or none); every placeholder of a binary packet an integer num in range.
  * Returns 0 or SIO_PARSER_EPARSE / SIO_PARSER_ENOMEM (then *out is NULL).
  */
 int sio_packet_decode(const char *s, size_t len, sio_packet **out);

@@ -233,6 +233,11 @@ static void client_close_sockets(sio_client *c, const char *reason)
         sio__socket_close(c->sockets, reason, 0);
 }
 
+/*
+ * As the reference's Client.close(): the connection is closed first; when that completes at once (WebSocket, or
+ * a parked polling GET) the sockets hear the engine's reason ("forced close") from on_eio_close, which also
+ * frees the client; otherwise they hear `reason` now and the client is freed when the engine closes.
+ */
 void sio__client_close(sio_client *c, const char *reason)
 {
     if (c->closed)
@@ -240,8 +245,12 @@ void sio__client_close(sio_client *c, const char *reason)
     c->closed = 1;
     if (c->connect_timer)
         event_del(c->connect_timer);
-    client_close_sockets(c, reason);
-    eio_session_close(c->conn); /* on_close frees the client later */
+    eio_session *conn = c->conn;
+    eio_session_ref(conn);
+    eio_session_close(conn);
+    if (eio_session_user_data(conn) == c)
+        client_close_sockets(c, reason);
+    eio_session_unref(conn);
 }
 
 static void connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -386,8 +395,11 @@ static void client_connect(sio_client *c, sio_packet *p)
     }
     /* Connected: in the namespace and the client, then the CONNECT answer, then the application. */
     s->connected = 1;
-    s->cnext = c->sockets;
-    c->sockets = s;
+    sio_socket **tail = &c->sockets; /* join order, which a whole-connection disconnect follows */
+    while (*tail)
+        tail = &(*tail)->cnext;
+    s->cnext = NULL;
+    *tail = s;
     sio__namespace_add(nsp, s);
     if (c->connect_timer)
         event_del(c->connect_timer);

@@ -318,6 +318,8 @@ int sio_args_binary(const sio_args *args, const cJSON *item, const uint8_t **dat
 
 static void on_event(sio_socket *s, sio_packet *p)
 {
+    if (!p->data)
+        return; /* "42" with no payload: nothing to dispatch (the reference ignores it too) */
     /* data is [name, ...args]: detach the name so that data is the arguments array. */
     cJSON *name = cJSON_DetachItemFromArray(p->data, 0);
     char numbuf[32];
@@ -439,12 +441,14 @@ void sio_socket_disconnect(sio_socket *s, int close_connection)
     if (!s || !s->connected)
         return;
     sio_client *c = s->client;
-    sio__socket_close(s, SIO_REASON_SERVER_NAMESPACE_DISCONNECT, 1);
-    if (close_connection && c) {
-        while (c->sockets)
-            sio__socket_close(c->sockets, SIO_REASON_SERVER_NAMESPACE_DISCONNECT, 1);
-        sio__client_close(c, SIO_REASON_FORCED_SERVER_CLOSE);
+    if (!close_connection || !c) {
+        sio__socket_close(s, SIO_REASON_SERVER_NAMESPACE_DISCONNECT, 1);
+        return;
     }
+    /* The whole connection: every socket in join order gets its DISCONNECT, then the connection closes. */
+    while (c->sockets)
+        sio__socket_close(c->sockets, SIO_REASON_SERVER_NAMESPACE_DISCONNECT, 1);
+    sio__client_close(c, SIO_REASON_FORCED_SERVER_CLOSE);
 }
 
 /* --- accessors --- */

@@ -13,6 +13,8 @@
  */
 #include "socketio/sio_parser.h"
 
+#include <math.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +69,9 @@ static int payload_ok(int type, const cJSON *d)
         return cJSON_IsObject(d) || cJSON_IsString(d);
     case SIO_PACKET_EVENT:
     case SIO_PACKET_BINARY_EVENT:
-        return cJSON_IsArray(d) && d->child &&
-               (cJSON_IsNumber(d->child) || (cJSON_IsString(d->child) && !name_reserved(d->child->valuestring)));
+        return (!d && type == SIO_PACKET_EVENT) || (cJSON_IsArray(d) && d->child &&
+                      ((cJSON_IsNumber(d->child) && isfinite(d->child->valuedouble)) ||
+                       (cJSON_IsString(d->child) && !name_reserved(d->child->valuestring))));
     case SIO_PACKET_ACK:
     case SIO_PACKET_BINARY_ACK:
         return !d || cJSON_IsArray(d);

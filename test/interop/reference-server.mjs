@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Reference server for the interop tests: Node's real engine.io 6 with the same flags as build/conformance
-// (see README.md in this directory). Run the interop tests against it with EIO_SERVER=reference.
+// Reference server for the interop tests: Node's real engine.io 6 (Engine.IO echo app at /engine.io/) and socket.io
+// 4.8 (the Socket.IO app at /socket.io/) on one port, with the same flags as build/conformance (see README.md in
+// this directory). Run the interop tests against it with EIO_SERVER=reference.
 import http from "node:http";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const { Server } = require("engine.io");
+const { Server: SioServer } = require("socket.io");
 
 function usage(msg) {
   process.stderr.write(`reference-server: ${msg}\n`);
@@ -127,6 +129,65 @@ const httpServer = http.createServer((req, res) => {
 const engine = new Server(engineOpts);
 engine.attach(httpServer, { path: "/engine.io/" });
 
+// The Socket.IO app at /socket.io/ (README.md, "The Socket.IO app"), on its own engine with the same engine options
+// (CORS and cookie included, allowRequest excluded, as in conformance.c) and connectTimeout 1000. Its engine reports
+// no --events lines of its own, as ours. destroyUpgrade off: the /engine.io/ engine above already ends upgrade
+// requests for unknown paths, so that behaviour stays exactly as it was.
+const sioOpts = { ...engineOpts, path: "/socket.io/", connectTimeout: 1000, serveClient: false, destroyUpgrade: false };
+delete sioOpts.allowRequest;
+const io = new SioServer(httpServer, sioOpts);
+
+// The last argument of a received event is the acknowledgement callback when the client asked for one.
+function splitAck(args) {
+  if (args.length > 0 && typeof args[args.length - 1] === "function") return [args.slice(0, -1), args[args.length - 1]];
+  return [args, null];
+}
+
+function setupNamespace(nsp, main) {
+  nsp.on("connection", (socket) => {
+    const id = socket.id;
+    emitEvent({ event: "sio-connection", nsp: nsp.name, id });
+    socket.on("disconnecting", (reason) => emitEvent({ event: "sio-disconnecting", nsp: nsp.name, id, reason }));
+    socket.on("disconnect", (reason) => emitEvent({ event: "sio-disconnect", nsp: nsp.name, id, reason }));
+    if (opts.testCommands) {
+      // "__disconnect__" [close]: disconnect this socket; close === true closes the whole connection.
+      socket.on("__disconnect__", (...raw) => {
+        const [args] = splitAck(raw);
+        socket.disconnect(args[0] === true);
+      });
+      // "__emit_with_ack__" event timeout_ms ...args: emit with an acknowledgement and that timeout; the outcome
+      // comes back as "__ack_result__" {err, args}. Like conformance.c: nothing when the socket is disconnected
+      // meanwhile (ours reports SIO_EDISCONNECTED to the callback and ignores emits on a disconnected socket).
+      socket.on("__emit_with_ack__", (...raw) => {
+        const [args] = splitAck(raw);
+        const [event, timeout, ...rest] = args;
+        if (typeof event !== "string" || typeof timeout !== "number") return;
+        try {
+          socket.timeout(timeout).emit(event, ...rest, (err, ...answer) => {
+            if (!socket.connected) return;
+            socket.emit("__ack_result__", { err: err ? err.message : null, args: err ? null : answer });
+          });
+        } catch {
+          // a reserved event name: ours refuses it (SIO_EINVAL) and nothing is sent
+        }
+      });
+    }
+    socket.emit("auth", socket.handshake.auth);
+    if (main) {
+      socket.on("message", (...raw) => {
+        const [args] = splitAck(raw);
+        socket.emit("message-back", ...args);
+      });
+      socket.on("message-with-ack", (...raw) => {
+        const [args, ack] = splitAck(raw);
+        if (ack) ack(...args);
+      });
+    }
+  });
+}
+setupNamespace(io.of("/"), true);
+setupNamespace(io.of("/custom"), false);
+
 engine.on("connection", (socket) => {
   const sid = socket.id;
   emitEvent({ event: "connection", sid, transport: socket.transport.name });
@@ -172,8 +233,10 @@ let stopping = false;
 function shutdown() {
   if (stopping) return;
   stopping = true;
+  // io.close() disconnects the sockets ("server shutting down"), closes its engine and the http server.
+  httpServer.once("close", () => process.exit(0));
+  io.close();
   engine.close();
-  httpServer.close(() => process.exit(0));
   httpServer.closeAllConnections?.();
   setTimeout(() => process.exit(0), 1000).unref();
 }
