@@ -2,7 +2,9 @@
  * Compact JSON output of a cJSON tree, as JavaScript's JSON.stringify writes it. Why not cJSON_Print: cJSON
  * 1.7.15 prints numbers with 15 significant digits when that is "close enough", which changes values
  * (2^53 - 1 becomes 9.00719925474099e+15) and turns the largest doubles into infinity. Here a number is
- * written with the fewest digits (15, 16 or 17) that read back as exactly the same double.
+ * written with the fewest digits that read back as exactly the same double. And cJSON's parser
+ * refuses unpaired surrogate escapes ("\ud800"), which JSON.parse accepts and clients do send (a string cut in
+ * the middle of an emoji), and cuts strings at "\u0000".
  */
 #include "sio_json.h"
 
@@ -11,14 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct out {
+typedef struct jout {
     char *buf;
     size_t len;
     size_t cap;
     int failed;
-} out;
+} jout;
 
-static void put(out *o, const char *s, size_t n)
+static void put(jout *o, const char *s, size_t n)
 {
     if (o->failed)
         return;
@@ -38,7 +40,7 @@ static void put(out *o, const char *s, size_t n)
     o->len += n;
 }
 
-static void put_number(out *o, double d)
+static void put_number(jout *o, double d)
 {
     char tmp[32];
     if (!isfinite(d)) {
@@ -50,15 +52,20 @@ static void put_number(out *o, double d)
         return;
     }
     int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d)
-            break;
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+        n = snprintf(tmp, sizeof(tmp), "%.0f", d); /* integers, the common case, as JavaScript writes them */
+    } else {
+        /* The shortest form that reads back as the same double, as JavaScript chooses. */
+        for (int prec = 1; prec <= 17; prec++) {
+            n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+            if (strtod(tmp, NULL) == d)
+                break;
+        }
     }
     put(o, tmp, (size_t)n);
 }
 
-static void put_string(out *o, const char *s)
+static void put_string(jout *o, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     put(o, "\"", 1);
@@ -89,16 +96,35 @@ static void put_string(out *o, const char *s)
         case '\t':
             esc = "\\t";
             break;
-        default:
+        default: {
+            /* Control characters, and the two stored forms of what UTF-8 cannot hold (see sio_json.h):
+             * C0 80 is U+0000, ED A0..BF xx an unpaired surrogate. All leave as \u escapes. */
+            unsigned cp;
+            size_t skip;
+            const unsigned char *b = (const unsigned char *)p;
             if (ch < 0x20) {
-                memcpy(u, "\\u00", 4);
-                u[4] = hex[ch >> 4];
-                u[5] = hex[ch & 15];
-                put(o, run, (size_t)(p - run));
-                put(o, u, 6);
-                run = p + 1;
+                cp = ch;
+                skip = 1;
+            } else if (ch == 0xc0 && b[1] == 0x80) {
+                cp = 0;
+                skip = 2;
+            } else if (ch == 0xed && b[1] >= 0xa0 && b[1] <= 0xbf && b[2] >= 0x80 && b[2] <= 0xbf) {
+                cp = 0xd000u | (unsigned)(b[1] & 0x3f) << 6 | (unsigned)(b[2] & 0x3f);
+                skip = 3;
+            } else {
+                continue;
             }
+            memcpy(u, "\\u", 2);
+            u[2] = hex[(cp >> 12) & 15];
+            u[3] = hex[(cp >> 8) & 15];
+            u[4] = hex[(cp >> 4) & 15];
+            u[5] = hex[cp & 15];
+            put(o, run, (size_t)(p - run));
+            put(o, u, 6);
+            p += skip - 1;
+            run = p + 1;
             continue;
+        }
         }
         put(o, run, (size_t)(p - run));
         put(o, esc, strlen(esc));
@@ -109,7 +135,7 @@ static void put_string(out *o, const char *s)
 }
 
 /* Depth is bounded by the caller's trees: decoded ones by cJSON's nesting limit, the application's by itself. */
-static void put_value(out *o, const cJSON *v)
+static void put_value(jout *o, const cJSON *v)
 {
     if (cJSON_IsTrue(v)) {
         put(o, "true", 4);
@@ -146,7 +172,7 @@ static void put_value(out *o, const cJSON *v)
 
 char *sio_json_print(const cJSON *v, size_t *len)
 {
-    out o = {0};
+    jout o = {0};
     put_value(&o, v);
     put(&o, "", 0);
     if (o.failed || !o.buf) {
@@ -157,4 +183,321 @@ char *sio_json_print(const cJSON *v, size_t *len)
     if (len)
         *len = o.len;
     return o.buf;
+}
+
+/* --- parsing --- */
+
+typedef struct jin {
+    const char *p;
+    const char *end;
+    int depth;
+} jin;
+
+static void skip_ws(jin *r)
+{
+    while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
+        r->p++;
+}
+
+static int lit(jin *r, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
+        return 0;
+    r->p += n;
+    return 1;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Appends code point cp (surrogates included, as WTF-8; U+0000 as C0 80) to buf. */
+static size_t put_utf8(char *buf, unsigned cp)
+{
+    if (cp == 0) {
+        buf[0] = (char)0xc0;
+        buf[1] = (char)0x80;
+        return 2;
+    }
+    if (cp < 0x80) {
+        buf[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        buf[0] = (char)(0xc0 | (cp >> 6));
+        buf[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        buf[0] = (char)(0xe0 | (cp >> 12));
+        buf[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        buf[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    buf[0] = (char)(0xf0 | (cp >> 18));
+    buf[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    buf[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    buf[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Reads a string token (r->p at the opening quote) into a new NUL-terminated buffer. Escapes never grow:
+ * "\uXXXX" (6 bytes) gives at most 3, a surrogate pair (12) gives 4, so the raw length bounds the output. */
+static char *parse_string(jin *r)
+{
+    const char *start = ++r->p;
+    const char *q = start;
+    while (q < r->end && *q != '"') {
+        if ((unsigned char)*q < 0x20)
+            return NULL; /* raw control characters are not JSON */
+        q += (*q == '\\' && q + 1 < r->end) ? 2 : 1;
+    }
+    if (q >= r->end)
+        return NULL;
+    char *out = malloc((size_t)(q - start) + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    const char *p = start;
+    while (p < q) {
+        if (*p != '\\') {
+            out[o++] = *p++;
+            continue;
+        }
+        char e = p[1];
+        p += 2;
+        switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+            out[o++] = e;
+            break;
+        case 'b':
+            out[o++] = '\b';
+            break;
+        case 'f':
+            out[o++] = '\f';
+            break;
+        case 'n':
+            out[o++] = '\n';
+            break;
+        case 'r':
+            out[o++] = '\r';
+            break;
+        case 't':
+            out[o++] = '\t';
+            break;
+        case 'u': {
+            unsigned cp, lo;
+            if (q - p < 4 || !hex4(p, &cp))
+                goto bad;
+            p += 4;
+            if (cp >= 0xd800 && cp <= 0xdbff && q - p >= 6 && p[0] == '\\' && p[1] == 'u' && hex4(p + 2, &lo) &&
+                lo >= 0xdc00 && lo <= 0xdfff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            }
+            o += put_utf8(out + o, cp);
+            break;
+        }
+        default:
+            goto bad;
+        }
+    }
+    out[o] = '\0';
+    r->p = q + 1;
+    return out;
+bad:
+    free(out);
+    return NULL;
+}
+
+static cJSON *parse_number(jin *r)
+{
+    const char *s = r->p, *p = s;
+    if (p < r->end && *p == '-')
+        p++;
+    if (p >= r->end || !(*p >= '0' && *p <= '9'))
+        return NULL;
+    if (*p == '0')
+        p++;
+    else
+        while (p < r->end && *p >= '0' && *p <= '9')
+            p++;
+    if (p < r->end && *p == '.') {
+        p++;
+        if (p >= r->end || !(*p >= '0' && *p <= '9'))
+            return NULL;
+        while (p < r->end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < r->end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < r->end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= r->end || !(*p >= '0' && *p <= '9'))
+            return NULL;
+        while (p < r->end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    /* strtod needs a terminated copy; long digit runs are legal, so the copy is sized to the token. */
+    size_t n = (size_t)(p - s);
+    char small[64];
+    char *tmp = n < sizeof(small) ? small : malloc(n + 1);
+    if (!tmp)
+        return NULL;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    double d = strtod(tmp, NULL);
+    if (tmp != small)
+        free(tmp);
+    r->p = p;
+    return cJSON_CreateNumber(d);
+}
+
+static cJSON *parse_value(jin *r);
+
+static cJSON *parse_array(jin *r)
+{
+    cJSON *a = cJSON_CreateArray();
+    if (!a)
+        return NULL;
+    r->p++;
+    skip_ws(r);
+    if (r->p < r->end && *r->p == ']') {
+        r->p++;
+        return a;
+    }
+    for (;;) {
+        cJSON *v = parse_value(r);
+        if (!v)
+            goto bad;
+        cJSON_AddItemToArray(a, v);
+        skip_ws(r);
+        if (r->p < r->end && *r->p == ',') {
+            r->p++;
+            continue;
+        }
+        if (r->p < r->end && *r->p == ']') {
+            r->p++;
+            return a;
+        }
+        goto bad;
+    }
+bad:
+    cJSON_Delete(a);
+    return NULL;
+}
+
+static cJSON *parse_object(jin *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    r->p++;
+    skip_ws(r);
+    if (r->p < r->end && *r->p == '}') {
+        r->p++;
+        return o;
+    }
+    for (;;) {
+        skip_ws(r);
+        if (r->p >= r->end || *r->p != '"')
+            goto bad;
+        char *key = parse_string(r);
+        if (!key)
+            goto bad;
+        skip_ws(r);
+        cJSON *v = NULL;
+        if (r->p < r->end && *r->p == ':') {
+            r->p++;
+            v = parse_value(r);
+        }
+        if (!v) {
+            free(key);
+            goto bad;
+        }
+        /* JSON.parse keeps the last of duplicate keys. */
+        if (cJSON_GetObjectItemCaseSensitive(o, key))
+            cJSON_ReplaceItemInObjectCaseSensitive(o, key, v);
+        else
+            cJSON_AddItemToObject(o, key, v);
+        free(key);
+        skip_ws(r);
+        if (r->p < r->end && *r->p == ',') {
+            r->p++;
+            continue;
+        }
+        if (r->p < r->end && *r->p == '}') {
+            r->p++;
+            return o;
+        }
+        goto bad;
+    }
+bad:
+    cJSON_Delete(o);
+    return NULL;
+}
+
+static cJSON *parse_value(jin *r)
+{
+    skip_ws(r);
+    if (r->p >= r->end)
+        return NULL;
+    switch (*r->p) {
+    case '{':
+    case '[': {
+        if (++r->depth > SIO_JSON_MAX_DEPTH)
+            return NULL;
+        cJSON *v = *r->p == '{' ? parse_object(r) : parse_array(r);
+        r->depth--;
+        return v;
+    }
+    case '"': {
+        char *s = parse_string(r);
+        if (!s)
+            return NULL;
+        cJSON *v = cJSON_CreateString(s);
+        free(s);
+        return v;
+    }
+    case 't':
+        return lit(r, "true") ? cJSON_CreateTrue() : NULL;
+    case 'f':
+        return lit(r, "false") ? cJSON_CreateFalse() : NULL;
+    case 'n':
+        return lit(r, "null") ? cJSON_CreateNull() : NULL;
+    default:
+        return parse_number(r);
+    }
+}
+
+cJSON *sio_json_parse(const char *s, size_t len)
+{
+    jin r = {s, s + len, 0};
+    cJSON *v = parse_value(&r);
+    if (!v)
+        return NULL;
+    skip_ws(&r);
+    if (r.p != r.end) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    return v;
 }

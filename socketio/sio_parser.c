@@ -108,10 +108,6 @@ static int payload_valid(int type, const cJSON *data)
     }
 }
 
-static int is_json_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
 
 int sio_packet_decode(const char *s, size_t len, sio_packet **out)
 {
@@ -166,15 +162,8 @@ int sio_packet_decode(const char *s, size_t len, sio_packet **out)
             goto invalid;
         p->id = id;
     }
-    if (i < len) {
-        const char *end = NULL;
-        p->data = cJSON_ParseWithLengthOpts(s + i, len - i, &end, 0);
-        if (!p->data)
-            goto invalid;
-        for (const char *q = end; q < s + len; q++)
-            if (!is_json_space(*q))
-                goto invalid;
-    }
+    if (i < len && !(p->data = sio_json_parse(s + i, len - i)))
+        goto invalid;
     if (!payload_valid(p->type, p->data))
         goto invalid;
     if (binary && !placeholders_valid(p->data, p->nattachments))
