@@ -200,6 +200,78 @@ static void sio_cmd_emit_with_ack(sio_socket *s, const char *event, const sio_ar
     cJSON_Delete(rest);
 }
 
+/* --test-commands: "__handshake__" with an ack answers the handshake as the application sees it. */
+static void sio_cmd_handshake(sio_socket *s, const char *event, const sio_args *args, sio_ack *ack, void *ud)
+{
+    (void)event;
+    (void)args;
+    (void)ud;
+    if (!ack)
+        return;
+    cJSON *h = cJSON_CreateObject();
+    cJSON *headers = cJSON_AddObjectToObject(h, "headers");
+    const char *names[] = {"host", "user-agent", "x-test", "cookie", "origin"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v = sio_socket_header(s, names[i]);
+        if (v)
+            cJSON_AddStringToObject(headers, names[i], v);
+    }
+    cJSON *query = cJSON_AddObjectToObject(h, "query");
+    const char *keys[] = {"EIO", "transport", "foo"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char v[256];
+        if (sio_socket_query(s, keys[i], v, sizeof(v)) >= 0)
+            cJSON_AddStringToObject(query, keys[i], v);
+    }
+    cJSON_AddStringToObject(h, "address", sio_socket_address(s));
+    cJSON_AddStringToObject(h, "url", sio_socket_url(s));
+    cJSON_AddNumberToObject(h, "issued", (double)sio_socket_handshake_time(s));
+    cJSON_AddBoolToObject(h, "secure", sio_socket_secure(s));
+    cJSON_AddItemToObject(h, "auth", cJSON_Duplicate(sio_socket_auth(s), 1));
+    cJSON_AddStringToObject(h, "transport", sio_socket_transport(s));
+    cJSON *answer = cJSON_CreateArray();
+    cJSON_AddItemToArray(answer, h);
+    sio_ack_send(ack, answer, NULL, 0);
+    cJSON_Delete(answer);
+}
+
+/* --test-commands: per-packet middleware dropping events whose name starts with "__drop". */
+static int sio_drop_middleware(sio_socket *s, const char *event, const sio_args *args, void *ud)
+{
+    (void)s;
+    (void)args;
+    (void)ud;
+    return strncmp(event, "__drop", 6) == 0;
+}
+
+/* --test-commands: catch-all; "__any_echo__" ...args comes back as "__any__" event ...args. */
+static void sio_any(sio_socket *s, const char *event, const sio_args *args, sio_ack *ack, void *ud)
+{
+    (void)ack;
+    (void)ud;
+    if (strcmp(event, "__any_echo__") != 0)
+        return;
+    cJSON *out = cJSON_Duplicate(sio_args_json(args), 1);
+    cJSON_InsertItemInArray(out, 0, cJSON_CreateString(event));
+    sio_attachment_ref bufs[10];
+    size_t n = args_buffers(args, bufs);
+    sio_socket_emit(s, "__any__", out, bufs, n);
+    cJSON_Delete(out);
+}
+
+/* "/private": refuses a CONNECT without auth {"token": "secret"}. */
+static int sio_private_middleware(sio_socket *s, const char **message, cJSON **data, void *ud)
+{
+    (void)ud;
+    const cJSON *token = cJSON_GetObjectItemCaseSensitive(sio_socket_auth(s), "token");
+    if (cJSON_IsString(token) && strcmp(token->valuestring, "secret") == 0)
+        return 0;
+    *message = "invalid token";
+    *data = cJSON_CreateObject();
+    cJSON_AddStringToObject(*data, "hint", "use secret");
+    return -1;
+}
+
 static void sio_on_connection(sio_socket *s, void *ud)
 {
     int main_nsp = ud != NULL;
@@ -209,6 +281,9 @@ static void sio_on_connection(sio_socket *s, void *ud)
     if (test_commands) {
         sio_socket_on(s, "__disconnect__", sio_cmd_disconnect, NULL);
         sio_socket_on(s, "__emit_with_ack__", sio_cmd_emit_with_ack, NULL);
+        sio_socket_on(s, "__handshake__", sio_cmd_handshake, NULL);
+        sio_socket_use(s, sio_drop_middleware, NULL);
+        sio_socket_on_any(s, sio_any, NULL);
     }
     cJSON *args = cJSON_CreateArray();
     cJSON_AddItemToArray(args, cJSON_Duplicate(sio_socket_auth(s), 1));
@@ -330,6 +405,12 @@ int main(int argc, char **argv)
     eio_server_chain(sio_server_engine(sio), srv);
     sio_namespace_on_connection(sio_of(sio, "/"), sio_on_connection, (void *)1);
     sio_namespace_on_connection(sio_of(sio, "/custom"), sio_on_connection, NULL);
+    if (test_commands) {
+        sio_namespace *priv = sio_of(sio, "/private");
+        sio_namespace_use(priv, sio_private_middleware, NULL);
+        sio_namespace_on_connection(priv, sio_on_connection, NULL);
+        sio_namespace_on_connection(sio_of_pattern(sio, "^/dyn-[0-9]+$"), sio_on_connection, NULL);
+    }
     printf("listening on 127.0.0.1:%d\n", sio_server_port(sio));
     fflush(stdout);
     struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);

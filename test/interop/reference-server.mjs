@@ -146,9 +146,9 @@ function splitAck(args) {
 function setupNamespace(nsp, main) {
   nsp.on("connection", (socket) => {
     const id = socket.id;
-    emitEvent({ event: "sio-connection", nsp: nsp.name, id });
-    socket.on("disconnecting", (reason) => emitEvent({ event: "sio-disconnecting", nsp: nsp.name, id, reason }));
-    socket.on("disconnect", (reason) => emitEvent({ event: "sio-disconnect", nsp: nsp.name, id, reason }));
+    emitEvent({ event: "sio-connection", nsp: socket.nsp.name, id });
+    socket.on("disconnecting", (reason) => emitEvent({ event: "sio-disconnecting", nsp: socket.nsp.name, id, reason }));
+    socket.on("disconnect", (reason) => emitEvent({ event: "sio-disconnect", nsp: socket.nsp.name, id, reason }));
     if (opts.testCommands) {
       // "__disconnect__" [close]: disconnect this socket; close === true closes the whole connection.
       socket.on("__disconnect__", (...raw) => {
@@ -172,6 +172,24 @@ function setupNamespace(nsp, main) {
         }
       });
     }
+    if (opts.testCommands) {
+      // "__handshake__" with an ack: the handshake as the application sees it.
+      socket.on("__handshake__", (...raw) => {
+        const [, ack] = splitAck(raw);
+        const h = socket.handshake;
+        if (ack) ack({ headers: h.headers, query: h.query, address: h.address, url: h.url, time: h.time,
+                       issued: h.issued, secure: h.secure, auth: h.auth, transport: socket.conn.transport.name });
+      });
+      // Per-packet middleware: events whose name starts with "__drop" never reach a handler.
+      socket.use(([event], next) => next(typeof event === "string" && event.startsWith("__drop") ? new Error("dropped") : undefined));
+      socket.on("error", () => {});
+      // Catch-all: "__any_echo__" ...args comes back as "__any__" event ...args (binary included).
+      socket.onAny((event, ...raw) => {
+        if (event !== "__any_echo__") return;
+        const [args] = splitAck(raw);
+        socket.emit("__any__", event, ...args);
+      });
+    }
     socket.emit("auth", socket.handshake.auth);
     if (main) {
       socket.on("message", (...raw) => {
@@ -187,6 +205,19 @@ function setupNamespace(nsp, main) {
 }
 setupNamespace(io.of("/"), true);
 setupNamespace(io.of("/custom"), false);
+if (opts.testCommands) {
+  // "/private": a middleware refuses a CONNECT without auth {token: "secret"}.
+  const priv = io.of("/private");
+  priv.use((socket, next) => {
+    if (socket.handshake.auth && socket.handshake.auth.token === "secret") return next();
+    const err = new Error("invalid token");
+    err.data = { hint: "use secret" };
+    next(err);
+  });
+  setupNamespace(priv, false);
+  // Dynamic namespaces /dyn-<digits>, created on first CONNECT.
+  setupNamespace(io.of(/^\/dyn-\d+$/), false);
+}
 
 engine.on("connection", (socket) => {
   const sid = socket.id;
