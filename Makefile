@@ -27,7 +27,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. -MMD -MP
 PKGS := libevent libcjson
-LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent -lcjson) -lhttp_parser -lcrypto
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent -lcjson) -lhttp_parser -lcrypto -lm
 LDFLAGS += $(SANFLAGS)
 
 LIB_SRC := $(wildcard engineio/*.c socketio/*.c rooms/*.c)
