@@ -259,6 +259,47 @@ static void sio_any(sio_socket *s, const char *event, const sio_args *args, sio_
     cJSON_Delete(out);
 }
 
+/* --test-commands: an outgoing catch-all counts what the server emitted; "__outgoing__" (with an ack) answers
+ * the count and the last event name. */
+struct outgoing {
+    int count;
+    char last[64];
+};
+
+static void sio_any_outgoing(sio_socket *s, const char *event, const sio_args *args, sio_ack *ack, void *ud)
+{
+    (void)s;
+    (void)args;
+    (void)ack;
+    struct outgoing *o = ud;
+    o->count++;
+    snprintf(o->last, sizeof(o->last), "%s", event);
+}
+
+static void sio_cmd_outgoing(sio_socket *s, const char *event, const sio_args *args, sio_ack *ack, void *ud)
+{
+    (void)s;
+    (void)event;
+    (void)args;
+    struct outgoing *o = ud;
+    if (!ack)
+        return;
+    cJSON *answer = cJSON_CreateArray();
+    cJSON *res = cJSON_CreateObject();
+    cJSON_AddNumberToObject(res, "count", o->count);
+    cJSON_AddStringToObject(res, "last", o->last);
+    cJSON_AddItemToArray(answer, res);
+    sio_ack_send(ack, answer, NULL, 0);
+    cJSON_Delete(answer);
+}
+
+static void free_outgoing(sio_socket *s, const char *reason, void *ud)
+{
+    (void)s;
+    (void)reason;
+    free(ud);
+}
+
 /* "/private": refuses a CONNECT without auth {"token": "secret"}. */
 static int sio_private_middleware(sio_socket *s, const char **message, cJSON **data, void *ud)
 {
@@ -284,6 +325,12 @@ static void sio_on_connection(sio_socket *s, void *ud)
         sio_socket_on(s, "__handshake__", sio_cmd_handshake, NULL);
         sio_socket_use(s, sio_drop_middleware, NULL);
         sio_socket_on_any(s, sio_any, NULL);
+        struct outgoing *o = calloc(1, sizeof(*o));
+        if (o) {
+            sio_socket_on_any_outgoing(s, sio_any_outgoing, o);
+            sio_socket_on(s, "__outgoing__", sio_cmd_outgoing, o);
+            sio_socket_on_disconnect(s, free_outgoing, o);
+        }
     }
     cJSON *args = cJSON_CreateArray();
     cJSON_AddItemToArray(args, cJSON_Duplicate(sio_socket_auth(s), 1));

@@ -183,6 +183,13 @@ function setupNamespace(nsp, main) {
       // Per-packet middleware: events whose name starts with "__drop" never reach a handler.
       socket.use(([event], next) => next(typeof event === "string" && event.startsWith("__drop") ? new Error("dropped") : undefined));
       socket.on("error", () => {});
+      // Outgoing catch-all: "__outgoing__" (with an ack) answers how many events the server emitted, and the last.
+      const outgoing = { count: 0, last: "" };
+      socket.onAnyOutgoing((event) => { outgoing.count++; outgoing.last = event; });
+      socket.on("__outgoing__", (...raw) => {
+        const [, ack] = splitAck(raw);
+        if (ack) ack({ ...outgoing });
+      });
       // Catch-all: "__any_echo__" ...args comes back as "__any__" event ...args (binary included).
       socket.onAny((event, ...raw) => {
         if (event !== "__any_echo__") return;

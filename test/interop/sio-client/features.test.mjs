@@ -75,6 +75,19 @@ for (const mode of ["websocket", "polling"]) {
   });
 }
 
+test("an outgoing catch-all sees every event the server emits (acks excluded)", async () => {
+  const r = await connect(srv, "websocket"); // the server emitted "auth" on connection
+  const back = once(r.socket, "message-back");
+  r.socket.emit("message", "a");
+  await back;
+  const first = await r.socket.timeout(WAIT).emitWithAck("__outgoing__");
+  assert.deepEqual(first, { count: 2, last: "message-back" });
+  const anyBack = once(r.socket, "__any__");
+  r.socket.emit("__any_echo__", 1);
+  await anyBack;
+  assert.deepEqual(await r.socket.timeout(WAIT).emitWithAck("__outgoing__"), { count: 3, last: "__any__" });
+});
+
 test("the middleware refusal keeps the connection usable for other namespaces", async () => {
   const ok = await connect(srv, "websocket");
   const m = ok.socket.io;
