@@ -18,6 +18,9 @@
 
 #include "eio_private.h"
 
+/* Answers waiting to be written above which a connection stops reading further pipelined requests. */
+#define EIO_HTTP_OUTPUT_HIGH (256 * 1024)
+
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -40,6 +43,7 @@ eio_conn *eio__conn_new(eio_server *srv, int fd)
         return NULL;
     }
     c->srv = srv;
+    c->home = srv;
     c->mode = EIO_CONN_HTTP;
     c->keep_alive = 1;
     http_parser_init(&c->parser, HTTP_REQUEST);
@@ -153,8 +157,14 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
     eio_conn *c = arg;
     (void)bev;
-    if (c->mode == EIO_CONN_CLOSING && !c->dead)
+    if (c->mode == EIO_CONN_CLOSING && !c->dead) {
         eio__conn_close(c);
+    } else if (c->throttled && c->mode == EIO_CONN_HTTP) {
+        /* The peer took our answers: read its next requests. */
+        c->throttled = 0;
+        bufferevent_enable(c->bev, EV_READ);
+        eio__http_resume(c);
+    }
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -490,6 +500,13 @@ static void http_read(eio_conn *c)
         }
         if (avail == 0)
             return;
+        if (!c->req && evbuffer_get_length(bufferevent_get_output(c->bev)) > EIO_HTTP_OUTPUT_HIGH) {
+            /* Pipelined requests from a peer that does not read our answers: stop reading (TCP pushes back)
+             * until the output has been written. */
+            c->throttled = 1;
+            bufferevent_disable(c->bev, EV_READ);
+            return;
+        }
         if (!c->req_start) {
             c->req_start = eio__now_ms(srv);
             set_read_timeout(c, srv->opts.headers_timeout_ms);

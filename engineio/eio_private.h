@@ -61,7 +61,8 @@ struct eio_request {
 };
 
 struct eio_conn {
-    eio_server *srv;
+    eio_server *srv;           /* the server that owns it now (a chained one while it serves its request) */
+    eio_server *home;          /* the server that accepted it: every new request is routed from there */
     struct bufferevent *bev;   /* the socket; freed with the connection */
     eio_conn *prev, *next;     /* the server's list of live connections */
     eio_request *req;          /* HTTP: the request being read or answered, else NULL */
@@ -78,6 +79,7 @@ struct eio_conn {
     uint8_t busy;              /* > 0 while the connection's own callbacks run: frees are deferred */
     uint8_t dead;              /* freed as soon as busy drops to 0 */
     uint8_t close_sent;        /* WS: our close frame is queued */
+    uint8_t throttled;         /* HTTP: reading paused until the answers written so far are taken */
 };
 
 struct eio_session {
@@ -143,6 +145,7 @@ void eio__request_shrink(eio_request *req);     /* frees URL, headers and body; 
 /* eio_route.c */
 void eio__route_request(eio_conn *c);           /* a complete request in c->req */
 int eio__route_headers(eio_conn *c);            /* headers complete: early answers; returns -1 when answered */
+void eio__conn_move(eio_conn *c, eio_server *to); /* into another server's list of connections */
 
 /* eio_session.c */
 eio_session *eio__session_new(eio_server *srv, int transport);

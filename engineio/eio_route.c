@@ -194,10 +194,12 @@ static int ws_origin_ok(const eio_server *srv, const eio_request *req)
     return origin_allowed(srv, origin);
 }
 
-/* Moves the connection to the chained server, which owns it from now on (eio_server_chain). */
-static void handover(eio_conn *c, eio_server *next)
+/* Moves the connection into another server's list: a chained server owns it while it serves its request. */
+void eio__conn_move(eio_conn *c, eio_server *to)
 {
     eio_server *srv = c->srv;
+    if (srv == to)
+        return;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -205,22 +207,22 @@ static void handover(eio_conn *c, eio_server *next)
     if (c->next)
         c->next->prev = c->prev;
     c->prev = NULL;
-    c->next = next->conns;
-    if (next->conns)
-        next->conns->prev = c;
-    next->conns = c;
-    c->srv = next;
+    c->next = to->conns;
+    if (to->conns)
+        to->conns->prev = c;
+    to->conns = c;
+    c->srv = to;
 }
 
 int eio__route_headers(eio_conn *c)
 {
+    /* Every request is routed from the server that accepted the connection, along its chain; decided at the
+     * headers, so that body limits and POST bookkeeping are the serving server's. */
+    eio__conn_move(c, c->home);
+    while (!path_matches(c->srv, c->req) && c->srv->next)
+        eio__conn_move(c, c->srv->next);
     eio_server *srv = c->srv;
     eio_request *req = c->req;
-    if (!path_matches(srv, req) && srv->next) {
-        /* Decided at the headers, so that body limits and POST bookkeeping are the next server's. */
-        handover(c, srv->next);
-        return eio__route_headers(c);
-    }
     if (!path_matches(srv, req) || req->method != HTTP_POST)
         return 0;
     if (req->content_length != UINT64_MAX && req->content_length > srv->opts.max_http_buffer_size) {

@@ -1,6 +1,7 @@
 // HTTP-level limits and odd requests: header sizes, paths, malformed request lines.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { startServer } from "../lib/server.mjs";
 import { HttpConn, request, eioPath, wsOpen, skipOnReference } from "./lib.mjs";
 
@@ -184,6 +185,51 @@ test("requests of every header size from 150 to 1100 bytes are answered (buffer 
       const res = await c.readResponse();
       assert.equal(res.status, 400, `size ${n}: status ${res.status}`);
     }
+  } finally {
+    c.destroy();
+  }
+});
+
+test("one keep-alive connection alternating /socket.io/ and /engine.io/ requests: each reaches its app", async () => {
+  // A regression: the connection stayed with the chained server after its first request there.
+  const c = await HttpConn.open(srv.port);
+  try {
+    for (const path of ["/socket.io/", "/engine.io/", "/socket.io/", "/engine.io/"]) {
+      c.send({ path: `${path}?EIO=4&transport=polling` });
+      const res = await c.readResponse();
+      assert.equal(res.status, 200, `${path}: status ${res.status}`);
+      assert.match(res.body.toString(), /^0\{"sid"/, `${path}: an open packet`);
+    }
+  } finally {
+    c.destroy();
+  }
+});
+
+test("pipelined requests from a peer that never reads the answers do not grow the server's memory", async () => {
+  const rss = () => {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${srv.proc.pid}/status`, "utf8"));
+    return Number(m[1]) * 1024;
+  };
+  const before = rss();
+  const c = await HttpConn.open(srv.port);
+  try {
+    const chunk = Buffer.from("GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n".repeat(2000));
+    let written = 0;
+    const deadline = Date.now() + 8000;
+    // Write until the kernel pushes back for good (the server stopped reading) or 64 MB went out.
+    while (written < 64e6 && Date.now() < deadline) {
+      if (!c.socket.write(chunk)) {
+        const drained = await Promise.race([
+          new Promise((r) => c.socket.once("drain", () => r(true))),
+          new Promise((r) => setTimeout(() => r(false), 1500)),
+        ]);
+        if (!drained) break;
+      }
+      written += chunk.length;
+    }
+    const grown = rss() - before;
+    assert.ok(grown < 32e6, `server RSS grew by ${grown} bytes after ${written} bytes of pipelined requests`);
+    assert.ok(written < 64e6, "the server kept reading requests whose answers nobody takes");
   } finally {
     c.destroy();
   }
