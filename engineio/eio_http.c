@@ -145,32 +145,45 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
     eio_conn *c = arg;
     (void)bev;
+    eio__depth++;
     c->busy++;
     if (c->mode == EIO_CONN_HTTP)
         http_read(c);
     else if (c->mode == EIO_CONN_WS)
         eio__ws_read(c);
     conn_leave(c);
+    eio__depth--;
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
     eio_conn *c = arg;
     (void)bev;
+    eio__depth++;
     if (c->mode == EIO_CONN_CLOSING && !c->dead) {
         eio__conn_close(c);
     } else if (c->throttled && c->mode == EIO_CONN_HTTP) {
         /* The peer took our answers: read its next requests. */
         c->throttled = 0;
+        set_read_timeout(c, c->srv->opts.keep_alive_timeout_ms);
         bufferevent_enable(c->bev, EV_READ);
         eio__http_resume(c);
     }
+    eio__depth--;
 }
+
+static void conn_event(eio_conn *c, short what);
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-    eio_conn *c = arg;
     (void)bev;
+    eio__depth++;
+    conn_event(arg, what);
+    eio__depth--;
+}
+
+static void conn_event(eio_conn *c, short what)
+{
     if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->mode == EIO_CONN_HTTP && c->req_start &&
         !c->parked) {
         /* Headers (or a body) did not arrive in time. */
@@ -490,7 +503,7 @@ static void http_read(eio_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     eio_server *srv = c->srv;
-    while (c->mode == EIO_CONN_HTTP && !c->dead) {
+    while (c->mode == EIO_CONN_HTTP && !c->dead && !c->srv->freeing) {
         size_t avail = evbuffer_get_length(in);
         if (c->req && c->req->routed) {
             /* Waiting for an answer: later requests stay in the buffer, within a bound. */
@@ -505,6 +518,8 @@ static void http_read(eio_conn *c)
              * until the output has been written. */
             c->throttled = 1;
             bufferevent_disable(c->bev, EV_READ);
+            struct timeval tv = {10, 0}; /* and a peer that never reads goes after 10 s */
+            bufferevent_set_timeouts(c->bev, NULL, &tv);
             return;
         }
         if (!c->req_start) {
@@ -557,8 +572,8 @@ static void http_read(eio_conn *c)
 
 void eio__http_resume(eio_conn *c)
 {
-    if (c->busy || c->mode != EIO_CONN_HTTP)
-        return; /* the connection's own loop is running and will go on */
+    if (c->busy || c->mode != EIO_CONN_HTTP || c->srv->freeing)
+        return; /* the connection's own loop is running and will go on; or the server is going away */
     c->busy++;
     http_read(c);
     conn_leave(c);

@@ -88,6 +88,7 @@ struct eio_session {
     uint8_t connected;         /* on_connection was called: on_close is owed */
     uint8_t flush_queued;      /* in the server's flush list */
     uint8_t closing_flush;     /* graceful close: finish when the queue has been written */
+    uint8_t close_deferred;    /* closing for an overflow detected inside a send: finalized by the flush event */
     int refs;                  /* the table, the application, connections and pending work each hold one */
     eio_sm sm;                 /* protocol state */
     struct event timer;        /* heartbeat (common timeouts); also the close timeout while closing */
@@ -121,8 +122,12 @@ struct eio_server {
     eio_server *next;          /* requests outside our path go there (eio_server_chain) */
     eio_http_fallback_cb fallback;
     void *fallback_ud;
-    int freeing;               /* eio_server_free is running */
+    int freeing;               /* eio_server_free is running or deferred: no new work is started */
 };
+
+/* eio_server.c: how many of the engine's callbacks are on this thread's stack (eio_server_free called from
+ * one of them is deferred to a fresh loop iteration). */
+extern _Thread_local int eio__depth;
 
 /* eio_log.c */
 void eio__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -37,11 +37,15 @@ void eio_options_init(eio_options *o)
     o->cookie_same_site = "Lax";
 }
 
+_Thread_local int eio__depth;
+
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
+    eio__depth++;
     eio__server_run_flush(arg);
+    eio__depth--;
 }
 
 static const struct timeval *common_timeout(struct event_base *base, unsigned ms)
@@ -169,14 +173,41 @@ void eio_server_set_fallback(eio_server *srv, eio_http_fallback_cb cb, void *use
     srv->fallback_ud = user_data;
 }
 
+static void deferred_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    eio_server_free(arg);
+}
+
+int eio_in_callback(void)
+{
+    return eio__depth > 0;
+}
+
 void eio_server_free(eio_server *srv)
 {
     if (!srv)
         return;
-    srv->freeing = 1;
     for (int i = 0; i < srv->nlisteners; i++)
         evconnlistener_free(srv->listeners[i]);
     srv->nlisteners = 0;
+    if (eio__depth > 0) {
+        /* Called from one of our callbacks: the connection it runs on is still on the stack. Finish from a
+         * fresh loop iteration. */
+        if (!srv->freeing) {
+            srv->freeing = 1;
+            struct timeval zero = {0, 0};
+            event_base_once(srv->base, -1, EV_TIMEOUT, deferred_free_cb, srv, &zero);
+        }
+        return;
+    }
+    srv->freeing = 1;
+    /* Connections of chained servers that came through us are routed from there from now on. */
+    for (eio_server *n = srv->next; n; n = n->next)
+        for (eio_conn *c = n->conns; c; c = c->next)
+            if (c->home == srv)
+                c->home = n;
     /* Close every session (the application hears "server shutting down"), then every connection. */
     for (size_t i = 0; i < srv->table_size; i++) {
         while (srv->table && srv->table[i]) {

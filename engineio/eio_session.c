@@ -164,12 +164,14 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
     eio_session *s = arg;
     (void)fd;
     (void)what;
+    eio__depth++;
     eio_session_ref(s);
     if (s->sm.state == EIO_SM_OPEN)
         apply(s, eio_sm_on_heartbeat_timer(&s->sm, eio__now_ms(s->srv)), NULL);
     else if (s->sm.state == EIO_SM_CLOSING)
         session_finalize(s); /* the close timeout: no GET came to take the close packet */
     eio_session_unref(s);
+    eio__depth--;
 }
 
 static void upgrade_cb(evutil_socket_t fd, short what, void *arg)
@@ -177,9 +179,11 @@ static void upgrade_cb(evutil_socket_t fd, short what, void *arg)
     eio_session *s = arg;
     (void)fd;
     (void)what;
+    eio__depth++;
     eio_session_ref(s);
     apply(s, eio_sm_on_upgrade_timer(&s->sm), NULL);
     eio_session_unref(s);
+    eio__depth--;
 }
 
 static void stop_upgrade_timer(eio_session *s)
@@ -249,7 +253,9 @@ void eio__server_run_flush(eio_server *srv)
         eio_session *s = list;
         list = s->flush_next;
         s->flush_queued = 0;
-        if (s->sm.state != EIO_SM_CLOSED)
+        if (s->close_deferred)
+            session_finalize(s);
+        else if (s->sm.state != EIO_SM_CLOSED)
             answer_get(s, 0);
         eio_session_unref(s);
     }
@@ -303,8 +309,13 @@ int eio__session_send(eio_session *s, int type, int binary, const uint8_t *data,
             schedule_flush(s);
     }
     if (rc == 0 && queued > srv->opts.max_queued_bytes) {
+        /* Closing here would run on_close inside the caller's send: the session stops taking sends now and is
+         * closed from the flush event, outside any caller. */
         eio__log(EIO_LOG_WARN, "session %s: %zu bytes queued, over max_queued_bytes: closing", s->id, queued);
-        eio__session_close(s, EIO_REASON_TRANSPORT_ERROR);
+        if (eio_sm_close(&s->sm, EIO_REASON_TRANSPORT_ERROR)) {
+            s->close_deferred = 1;
+            schedule_flush(s);
+        }
         return EIO_EQUEUE;
     }
     return rc;

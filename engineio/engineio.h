@@ -124,8 +124,13 @@ int eio_server_port(const eio_server *srv);
 int eio_server_adopt_fd(eio_server *srv, int fd);
 
 /* Closes every session with "server shutting down", stops listening and frees the server. Sessions the
- * application still references stay valid (closed) until their last unref. Accepts NULL. */
+ * application still references stay valid (closed) until their last unref. Accepts NULL. Called from one of
+ * the server's callbacks, it stops listening at once and finishes in the next loop iteration (so the loop
+ * must run once more before event_base_free). Free a chain's first server before the ones chained to it. */
 void eio_server_free(eio_server *srv);
+
+/* 1 while one of the engine's callbacks runs on this thread (layers above use it to defer their own frees). */
+int eio_in_callback(void);
 
 /* Number of open sessions. */
 size_t eio_server_clients_count(const eio_server *srv);

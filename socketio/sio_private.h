@@ -77,6 +77,7 @@ struct sio_socket {
     char id[21];
     int refs;                  /* the namespace while connected, the application, calls in progress */
     uint8_t connected;
+    uint8_t closing;           /* sio__socket_close is running: a second close returns at once */
     sio_socket *cnext;         /* the client's sockets */
     sio_socket *nprev, *nnext; /* the namespace's sockets */
     cJSON *auth;               /* owned; {} when the CONNECT had none */
@@ -98,6 +99,8 @@ struct sio_client {
     size_t hs_nheaders;
     int64_t hs_time;
     uint8_t closed;            /* the connection is closing or closed: no more packets */
+    uint8_t dead;              /* the engine session is gone: freed when busy drops to 0 */
+    int busy;                  /* calls that use the client are on the stack (sio__client_hold) */
 };
 
 struct sio_server {
@@ -106,8 +109,11 @@ struct sio_server {
     eio_server *eio;
     sio_namespace *nsps;       /* static namespaces and dynamic children */
     sio_namespace *parents;    /* dynamic parents */
-    int freeing;
+    int freeing;               /* sio_server_free was called: deferred until no callback of ours runs */
 };
+
+/* How many of the Socket.IO layer's own timer callbacks (ack timeouts, connect timeouts) run on this thread. */
+extern _Thread_local int sio__depth;
 
 /* sio_socket.c */
 sio_socket *sio__socket_new(sio_client *c, sio_namespace *nsp, cJSON *auth);
@@ -118,6 +124,9 @@ int sio__emit_packet(sio_socket *s, const char *event, const cJSON *args, const 
                      size_t nbufs, int64_t id);
 
 /* sio_server.c */
+void sio__client_hold(sio_client *c);
+void sio__client_release(sio_client *c);   /* frees a dead client when the last holder leaves */
+void sio__client_close_sockets(sio_client *c, const char *reason, int send_packet);
 void sio__client_close(sio_client *c, const char *reason);
 void sio__namespace_add(sio_namespace *nsp, sio_socket *s);
 void sio__namespace_remove(sio_namespace *nsp, sio_socket *s);

@@ -226,11 +226,29 @@ static void client_free(sio_client *c)
     free(c);
 }
 
-/* Closes every socket of the client with `reason` (they do not get a DISCONNECT packet). */
-static void client_close_sockets(sio_client *c, const char *reason)
+void sio__client_hold(sio_client *c)
 {
-    while (c->sockets)
-        sio__socket_close(c->sockets, reason, 0);
+    c->busy++;
+}
+
+void sio__client_release(sio_client *c)
+{
+    if (--c->busy == 0 && c->dead)
+        client_free(c);
+}
+
+/* Closes every socket of the client with `reason`, in join order. A socket already closing (its own handler
+ * got us here) is left to finish its close. */
+void sio__client_close_sockets(sio_client *c, const char *reason, int send_packet)
+{
+    for (;;) {
+        sio_socket *s = c->sockets;
+        while (s && s->closing)
+            s = s->cnext;
+        if (!s)
+            return;
+        sio__socket_close(s, reason, send_packet);
+    }
 }
 
 /*
@@ -245,21 +263,26 @@ void sio__client_close(sio_client *c, const char *reason)
     c->closed = 1;
     if (c->connect_timer)
         event_del(c->connect_timer);
-    eio_session *conn = c->conn;
-    eio_session_ref(conn);
-    eio_session_close(conn);
-    if (eio_session_user_data(conn) == c)
-        client_close_sockets(c, reason);
-    eio_session_unref(conn);
+    sio__client_hold(c);
+    eio_session_close(c->conn);
+    if (!c->dead)
+        sio__client_close_sockets(c, reason, 0);
+    sio__client_release(c);
 }
+
+_Thread_local int sio__depth;
 
 static void connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
     sio_client *c = arg;
     (void)fd;
     (void)what;
+    sio__depth++;
+    sio__client_hold(c);
     if (!c->sockets)
         sio__client_close(c, SIO_REASON_FORCED_SERVER_CLOSE);
+    sio__client_release(c);
+    sio__depth--;
 }
 
 /* Copies what socket.handshake needs from the first request: the URL, the address and the headers. */
@@ -387,6 +410,7 @@ static void client_connect(sio_client *c, sio_packet *p)
                 sio_socket_unref(s);
                 return;
             }
+            cJSON_Delete(data); /* given with an acceptance: ours, and unused */
             if (c->closed) {
                 sio_socket_unref(s);
                 return;
@@ -441,7 +465,9 @@ static void on_eio_message(eio_session *conn, const uint8_t *data, size_t len, i
         return;
     }
     if (rc == 1) {
+        sio__client_hold(c);
         client_packet(c, p);
+        sio__client_release(c);
         sio_packet_free(p);
     }
 }
@@ -454,9 +480,11 @@ static void on_eio_close(eio_session *conn, const char *reason, void *ud)
         return;
     eio_session_set_user_data(conn, NULL);
     c->closed = 1;
-    client_close_sockets(c, reason);
+    sio__client_hold(c);
+    sio__client_close_sockets(c, reason, 0);
     eio_session_unref(c->conn);
-    client_free(c);
+    c->dead = 1;
+    sio__client_release(c); /* frees it, unless a call that uses it is still on the stack */
 }
 
 /* --- the server --- */
@@ -501,10 +529,27 @@ eio_server *sio_server_engine(sio_server *srv)
     return srv->eio;
 }
 
+static void deferred_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sio_server_free(arg);
+}
+
 void sio_server_free(sio_server *srv)
 {
     if (!srv)
         return;
+    if (eio_in_callback() || sio__depth > 0) {
+        /* From one of our callbacks (an event handler, a disconnect handler, an ack callback): the objects it
+         * runs on are on the stack. Finish from a fresh loop iteration. */
+        if (!srv->freeing) {
+            srv->freeing = 1;
+            struct timeval zero = {0, 0};
+            event_base_once(srv->base, -1, EV_TIMEOUT, deferred_free_cb, srv, &zero);
+        }
+        return;
+    }
     srv->freeing = 1;
     /* Sockets first, with the reference's reason, then the connections. */
     for (sio_namespace *n = srv->nsps; n; n = n->next)

@@ -192,11 +192,13 @@ static void ack_timeout_cb(evutil_socket_t fd, short what, void *arg)
     sio_socket *s = a->s;
     (void)fd;
     (void)what;
+    sio__depth++;
     pending_ack_take(s, a->id);
     sio_socket_ref(s);
     a->cb(s, SIO_ETIMEOUT, NULL, a->ud);
     pending_ack_free(a);
     sio_socket_unref(s);
+    sio__depth--;
 }
 
 int sio_socket_emit_with_ack(sio_socket *s, const char *event, const cJSON *args, const sio_attachment_ref *bufs,
@@ -221,13 +223,15 @@ int sio_socket_emit_with_ack(sio_socket *s, const char *event, const cJSON *args
             return SIO_ENOMEM;
         }
     }
-    int rc = sio__emit_packet(s, event, args, bufs, nbufs, a->id);
-    if (rc < 0) {
-        pending_ack_free(a);
-        return rc;
-    }
+    /* Pending before the emit: an outgoing listener may disconnect the socket during it, and the close then
+     * answers this ack (SIO_EDISCONNECTED) like every other. */
     a->next = s->acks;
     s->acks = a;
+    int rc = sio__emit_packet(s, event, args, bufs, nbufs, a->id);
+    if (rc < 0 && pending_ack_take(s, a->id)) {
+        pending_ack_free(a); /* not sent and not answered: the callback is never called */
+        return rc;
+    }
     return 0;
 }
 
@@ -405,16 +409,16 @@ void sio__socket_on_packet(sio_socket *s, sio_packet *p)
 
 void sio__socket_close(sio_socket *s, const char *reason, int send_packet)
 {
-    if (!s->connected)
-        return;
+    if (!s->connected || s->closing)
+        return; /* a disconnecting listener that closes the connection lands here for this socket */
+    s->closing = 1;
     sio_socket_ref(s);
+    sio_client *c = s->client;
+    if (c)
+        sio__client_hold(c); /* a listener may close the whole connection meanwhile */
     call_disconnect_listeners(s, SIO_L_DISCONNECTING, reason);
     s->connected = 0;
-    sio_client *c = s->client;
-    if (send_packet && c) {
-        sio_packet p = {.type = SIO_PACKET_DISCONNECT, .nsp = s->nsp->name, .id = -1};
-        sio__send_packet(c, &p, NULL, 0);
-    }
+    /* Out of the client and the namespace before anything is sent, so nothing finds it half-closed. */
     if (c) {
         for (sio_socket **pp = &c->sockets; *pp; pp = &(*pp)->cnext)
             if (*pp == s) {
@@ -423,6 +427,10 @@ void sio__socket_close(sio_socket *s, const char *reason, int send_packet)
             }
     }
     sio__namespace_remove(s->nsp, s);
+    if (send_packet && c) {
+        sio_packet p = {.type = SIO_PACKET_DISCONNECT, .nsp = s->nsp->name, .id = -1};
+        sio__send_packet(c, &p, NULL, 0);
+    }
     /* Emits waiting for an acknowledgement learn that none will come. */
     while (s->acks) {
         struct sio_pending_ack *a = s->acks;
@@ -432,6 +440,8 @@ void sio__socket_close(sio_socket *s, const char *reason, int send_packet)
     }
     call_disconnect_listeners(s, SIO_L_DISCONNECT, reason);
     s->client = NULL;
+    if (c)
+        sio__client_release(c);
     sio_socket_unref(s); /* the namespace's reference */
     sio_socket_unref(s);
 }
@@ -446,8 +456,7 @@ void sio_socket_disconnect(sio_socket *s, int close_connection)
         return;
     }
     /* The whole connection: every socket in join order gets its DISCONNECT, then the connection closes. */
-    while (c->sockets)
-        sio__socket_close(c->sockets, SIO_REASON_SERVER_NAMESPACE_DISCONNECT, 1);
+    sio__client_close_sockets(c, SIO_REASON_SERVER_NAMESPACE_DISCONNECT, 1);
     sio__client_close(c, SIO_REASON_FORCED_SERVER_CLOSE);
 }
 

@@ -70,7 +70,9 @@ int sio_server_listen(sio_server *srv, const char *host, int port);
 int sio_server_port(const sio_server *srv);
 /* The underlying Engine.IO server (for eio_server_chain, eio_server_set_fallback). */
 eio_server *sio_server_engine(sio_server *srv);
-/* Disconnects every socket ("server shutting down"), closes every connection and frees the server. */
+/* Disconnects every socket ("server shutting down"), closes every connection and frees the server. Called
+ * from one of the server's callbacks, it finishes in the next loop iteration (run the loop once more before
+ * event_base_free). */
 void sio_server_free(sio_server *srv);
 
 /* --- namespaces --- */

@@ -8,6 +8,8 @@ import readline from "node:readline";
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const root = path.resolve(here, "../../..");
 export const isReference = process.env.EIO_SERVER === "reference";
+// Our ASan+UBSan build (make test-interop-san): its RSS includes ASan's quarantine, so memory figures mean nothing.
+export const isSanitized = !isReference && /\/san\//.test(process.env.EIO_CONFORMANCE || "");
 
 // options: { args: [...extra flags], events: bool }
 // Returns { port, url, base, proc, events: [], waitEvent(pred, ms), stop() }.

@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startServer } from "../lib/server.mjs";
+import { startServer, isSanitized } from "../lib/server.mjs";
 import { HttpConn, request, eioPath, wsOpen, skipOnReference } from "./lib.mjs";
 
 let srv;
@@ -228,7 +228,8 @@ test("pipelined requests from a peer that never reads the answers do not grow th
       written += chunk.length;
     }
     const grown = rss() - before;
-    assert.ok(grown < 32e6, `server RSS grew by ${grown} bytes after ${written} bytes of pipelined requests`);
+    if (!isSanitized) // under ASan, freed memory sits in its quarantine
+      assert.ok(grown < 32e6, `server RSS grew by ${grown} bytes after ${written} bytes of pipelined requests`);
     assert.ok(written < 64e6, "the server kept reading requests whose answers nobody takes");
   } finally {
     c.destroy();
