@@ -291,15 +291,19 @@ int eio__http_respond_buf(eio_conn *c, int status, const char *extra_headers, st
     return rc;
 }
 
-static const char *const eio_error_messages[] = {
-    "Transport unknown", "Session ID unknown", "Bad handshake method", "Bad request", "Forbidden",
-    "Unsupported protocol version",
-};
+const char *eio__error_message(int code)
+{
+    static const char *const messages[] = {
+        "Transport unknown", "Session ID unknown", "Bad handshake method", "Bad request", "Forbidden",
+        "Unsupported protocol version",
+    };
+    return code >= 0 && code <= EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION ? messages[code] : "Bad request";
+}
 
 void eio__http_error(eio_conn *c, int code, const char *message)
 {
     if (!message)
-        message = eio_error_messages[code];
+        message = eio__error_message(code);
     char body[600];
     /* Messages are ours or the application's; escape the two JSON specials to stay valid. */
     size_t n = (size_t)snprintf(body, sizeof(body), "{\"code\":%d,\"message\":\"", code);
@@ -312,7 +316,7 @@ void eio__http_error(eio_conn *c, int code, const char *message)
         body[n++] = (char)ch;
     }
     n += (size_t)snprintf(body + n, sizeof(body) - n, "\"}");
-    eio__http_respond(c, code == 4 ? 403 : 400, "Content-Type: application/json\r\n", body, n);
+    eio__http_respond(c, code == EIO_ERR_FORBIDDEN ? 403 : 400, "Content-Type: application/json\r\n", body, n);
 }
 
 /* --- reading requests --- */

@@ -71,8 +71,6 @@ const char *eio_strerror(int code)
         return "outgoing queue full";
     case EIO_ELISTEN:
         return "cannot listen";
-    case EIO_ETOOBIG:
-        return "message too big";
     default:
         return "unknown error";
     }

@@ -143,6 +143,11 @@ int eio__http_write(eio_conn *c, int status, const char *extra_headers, const vo
 void eio__http_finish(eio_conn *c);             /* after eio__http_write: the request is done */
 int eio__http_respond(eio_conn *c, int status, const char *extra_headers, const void *body, size_t len);
 int eio__http_respond_buf(eio_conn *c, int status, const char *extra_headers, struct evbuffer *body);
+/* The reference's Engine.IO error codes (server.ts Server.errors) and their messages. */
+enum { EIO_ERR_UNKNOWN_TRANSPORT = 0, EIO_ERR_UNKNOWN_SID = 1, EIO_ERR_BAD_HANDSHAKE_METHOD = 2,
+       EIO_ERR_BAD_REQUEST = 3, EIO_ERR_FORBIDDEN = 4, EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION = 5 };
+const char *eio__error_message(int code);
+/* Answers {"code":code,"message":message or the code's own} with 400 (403 for EIO_ERR_FORBIDDEN). */
 void eio__http_error(eio_conn *c, int code, const char *message);
 void eio__request_free(eio_request *req);
 void eio__request_shrink(eio_request *req);     /* frees URL, headers and body; keeps what an answer needs */

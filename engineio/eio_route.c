@@ -13,14 +13,6 @@
 #include "eio_private.h"
 #include "eio_wsframe.h"
 
-enum { EIO_ERR_UNKNOWN_TRANSPORT = 0, EIO_ERR_UNKNOWN_SID = 1, EIO_ERR_BAD_HANDSHAKE_METHOD = 2,
-       EIO_ERR_BAD_REQUEST = 3, EIO_ERR_FORBIDDEN = 4, EIO_ERR_UNSUPPORTED_PROTOCOL_VERSION = 5 };
-
-static const char *const error_messages[] = {
-    "Transport unknown", "Session ID unknown", "Bad handshake method", "Bad request", "Forbidden",
-    "Unsupported protocol version",
-};
-
 static int path_matches(const eio_server *srv, const eio_request *req)
 {
     size_t n = strlen(srv->opts.path);
@@ -129,7 +121,7 @@ static void abort_upgrade(eio_conn *c, const char *message)
 static void fail(eio_conn *c, int upgrade, int code, const char *message)
 {
     if (upgrade)
-        abort_upgrade(c, message ? message : error_messages[code]);
+        abort_upgrade(c, message ? message : eio__error_message(code));
     else
         eio__http_error(c, code, message);
 }

@@ -32,8 +32,7 @@ enum {
     EIO_EINVAL = -2,    /* invalid argument */
     EIO_ECLOSED = -3,   /* the session is closing or closed */
     EIO_EQUEUE = -4,    /* the session's outgoing queue is over max_queued_bytes: the session was closed */
-    EIO_ELISTEN = -5,   /* could not listen (see errno) */
-    EIO_ETOOBIG = -6    /* a message larger than allowed */
+    EIO_ELISTEN = -5    /* could not listen (see errno) */
 };
 const char *eio_strerror(int code);
 
