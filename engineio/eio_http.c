@@ -6,8 +6,8 @@
  * therefore wait in the input buffer, which is capped. Every limit answers with a status and closes.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -15,21 +15,94 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "eio_private.h"
 
 /* Answers waiting to be written above which a connection stops reading further pipelined requests. */
 #define EIO_HTTP_OUTPUT_HIGH (256 * 1024)
+/* At most this much is read from a socket per readiness (into a per-thread scratch buffer). */
+#define EIO_READ_CHUNK (64 * 1024)
+/* A peer that takes none of our output for this long, while we wait to close or to read again, is dropped. */
+#define EIO_WRITE_TIMEOUT_MS 10000
 
-static void conn_read_cb(struct bufferevent *bev, void *arg);
-static void conn_write_cb(struct bufferevent *bev, void *arg);
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
 static void http_read(eio_conn *c);
 
-static void set_read_timeout(eio_conn *c, unsigned ms)
+/*
+ * Connection I/O without bufferevents: one event per socket, and buffers only while data waits. An idle
+ * connection holds its struct and nothing else (a bufferevent with its two evbuffers and two events is about
+ * 1 KB per connection, kept for the connection's whole life).
+ *
+ * Reads go into a per-thread scratch buffer and are appended to c->in, which is freed as soon as the parsers
+ * have consumed it. Writes are queued in c->out and the connection joins its home server's write list; the
+ * list is written once per loop iteration (write_ev), so every frame queued for a socket meanwhile leaves in
+ * one writev. EV_WRITE is armed only when the kernel did not take everything.
+ */
+static void conn_update_event(eio_conn *c, int force)
 {
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    bufferevent_set_timeouts(c->bev, ms ? &tv : NULL, NULL);
+    short flags = (short)((c->rd ? EV_READ : 0) | (c->wblocked ? EV_WRITE : 0));
+    uint32_t tmo = c->rd && c->read_timeout_ms ? c->read_timeout_ms
+                   : c->wblocked && c->wr_timeout ? EIO_WRITE_TIMEOUT_MS
+                                                  : 0;
+    if (flags == c->ev_flags && tmo == c->ev_timeout_ms && !force)
+        return;
+    if (c->ev_flags && flags != c->ev_flags) {
+        event_del(&c->ev);
+        c->ev_flags = 0;
+    }
+    c->ev_timeout_ms = tmo;
+    if (!flags)
+        return;
+    if (!c->ev_flags)
+        event_assign(&c->ev, c->home->base, c->fd, (short)(flags | EV_PERSIST), conn_io_cb, c);
+    struct timeval tv = {tmo / 1000, (tmo % 1000) * 1000};
+    event_add(&c->ev, tmo ? &tv : NULL);
+    c->ev_flags = (uint8_t)flags;
+}
+
+void eio__conn_set_read_timeout(eio_conn *c, unsigned ms)
+{
+    c->read_timeout_ms = ms;
+    conn_update_event(c, 1);
+}
+
+static void set_reading(eio_conn *c, int on)
+{
+    c->rd = (uint8_t)on;
+    conn_update_event(c, 0);
+}
+
+static void write_list_remove(eio_conn *c)
+{
+    if (!c->wqueued)
+        return;
+    eio_server *home = c->home;
+    if (c->wprev)
+        c->wprev->wnext = c->wnext;
+    else
+        home->write_list = c->wnext;
+    if (c->wnext)
+        c->wnext->wprev = c->wprev;
+    c->wprev = c->wnext = NULL;
+    c->wqueued = 0;
+}
+
+struct evbuffer *eio__conn_out(eio_conn *c)
+{
+    if (!c->out && !(c->out = evbuffer_new()))
+        return NULL;
+    if (!c->wqueued && !c->wblocked) {
+        eio_server *home = c->home;
+        c->wqueued = 1;
+        c->wprev = NULL;
+        c->wnext = home->write_list;
+        if (home->write_list)
+            home->write_list->wprev = c;
+        home->write_list = c;
+        event_active(home->write_ev, EV_TIMEOUT, 0);
+    }
+    return c->out;
 }
 
 eio_conn *eio__conn_new(eio_server *srv, int fd)
@@ -37,11 +110,7 @@ eio_conn *eio__conn_new(eio_server *srv, int fd)
     eio_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->bev) {
-        free(c);
-        return NULL;
-    }
+    c->fd = fd;
     c->srv = srv;
     c->home = srv;
     c->mode = EIO_CONN_HTTP;
@@ -52,9 +121,8 @@ eio_conn *eio__conn_new(eio_server *srv, int fd)
     if (srv->conns)
         srv->conns->prev = c;
     srv->conns = c;
-    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-    set_read_timeout(c, srv->opts.headers_timeout_ms);
-    bufferevent_enable(c->bev, EV_READ);
+    c->rd = 1;
+    eio__conn_set_read_timeout(c, srv->opts.headers_timeout_ms);
     return c;
 }
 
@@ -103,7 +171,14 @@ static void conn_free_now(eio_conn *c)
     eio__request_free(c->req);
     if (c->frag)
         evbuffer_free(c->frag);
-    bufferevent_free(c->bev);
+    write_list_remove(c);
+    if (c->ev_flags)
+        event_del(&c->ev);
+    close(c->fd);
+    if (c->in)
+        evbuffer_free(c->in);
+    if (c->out)
+        evbuffer_free(c->out);
     free(c);
 }
 
@@ -111,7 +186,10 @@ void eio__conn_close(eio_conn *c)
 {
     if (c->busy) {
         c->dead = 1;
-        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+        c->rd = 0;
+        c->wblocked = 0;
+        write_list_remove(c);
+        conn_update_event(c, 0);
         return;
     }
     conn_free_now(c);
@@ -120,19 +198,18 @@ void eio__conn_close(eio_conn *c)
 void eio__conn_close_after_write(eio_conn *c)
 {
     c->mode = EIO_CONN_CLOSING;
-    bufferevent_disable(c->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+    c->wr_timeout = 1;
+    set_reading(c, 0);
+    if (!c->out || evbuffer_get_length(c->out) == 0) {
         eio__conn_close(c);
         return;
     }
-    /* A peer that does not read gets 10 s to take the rest. */
-    struct timeval tv = {10, 0};
-    bufferevent_set_timeouts(c->bev, NULL, &tv);
+    /* written at the end of this iteration; a peer that does not read gets 10 s to take the rest */
 }
 
 size_t eio__conn_queued(const eio_conn *c)
 {
-    return evbuffer_get_length(bufferevent_get_output(c->bev));
+    return c->out ? evbuffer_get_length(c->out) : 0;
 }
 
 static void conn_leave(eio_conn *c)
@@ -141,59 +218,132 @@ static void conn_leave(eio_conn *c)
         conn_free_now(c);
 }
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+/* An emptied input buffer is freed: idle connections keep none. */
+static void conn_in_trim(eio_conn *c)
 {
-    eio_conn *c = arg;
-    (void)bev;
-    eio__depth++;
-    c->busy++;
+    if (!c->dead && c->in && evbuffer_get_length(c->in) == 0) {
+        evbuffer_free(c->in);
+        c->in = NULL;
+    }
+}
+
+/* No input for the read timeout: a request that did not arrive in time gets 408, anything else closes. */
+static void conn_timeout(eio_conn *c)
+{
+    if (c->rd && c->read_timeout_ms && c->mode == EIO_CONN_HTTP && c->req_start && !c->parked) {
+        eio__http_respond(c, 408, NULL, NULL, 0);
+        eio__conn_close_after_write(c);
+        return;
+    }
+    eio__conn_close(c);
+}
+
+/* All output was written: a closing connection goes, a throttled one reads its next requests. */
+static void conn_drained(eio_conn *c)
+{
+    if (c->mode == EIO_CONN_CLOSING) {
+        eio__conn_close(c);
+    } else if (c->throttled && c->mode == EIO_CONN_HTTP) {
+        c->throttled = 0;
+        c->wr_timeout = 0;
+        c->rd = 1;
+        eio__conn_set_read_timeout(c, c->srv->opts.keep_alive_timeout_ms);
+        /* Writes never run inside this connection's own reading, so its requests can be read from here. */
+        if (!c->srv->freeing) {
+            http_read(c);
+            conn_in_trim(c);
+        }
+    }
+}
+
+/* Writes c->out (one writev); called with c busy. */
+static void conn_write(eio_conn *c)
+{
+    if (c->dead)
+        return;
+    if (!c->out) {
+        c->wblocked = 0;
+        conn_update_event(c, 0);
+        return;
+    }
+    while (evbuffer_get_length(c->out)) {
+        int n = evbuffer_write(c->out, c->fd);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->wblocked = 1;
+                conn_update_event(c, 0);
+                return;
+            }
+            if (errno == EINTR)
+                continue;
+            eio__conn_close(c);
+            return;
+        }
+        if (n == 0)
+            break;
+    }
+    if (evbuffer_get_length(c->out) == 0) {
+        evbuffer_free(c->out);
+        c->out = NULL;
+        c->wblocked = 0;
+        conn_update_event(c, 0);
+        conn_drained(c);
+        return;
+    }
+    c->wblocked = 1; /* the kernel took part of it: wait for EV_WRITE */
+    conn_update_event(c, 0);
+}
+
+static void conn_read(eio_conn *c)
+{
+    static _Thread_local char scratch[EIO_READ_CHUNK];
+    ssize_t n = recv(c->fd, scratch, sizeof(scratch), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        eio__conn_close(c); /* EOF or error */
+        return;
+    }
+    if ((!c->in && !(c->in = evbuffer_new())) || evbuffer_add(c->in, scratch, (size_t)n) < 0) {
+        eio__conn_close(c);
+        return;
+    }
     if (c->mode == EIO_CONN_HTTP)
         http_read(c);
     else if (c->mode == EIO_CONN_WS)
         eio__ws_read(c);
+    conn_in_trim(c);
+}
+
+static void conn_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+    eio_conn *c = arg;
+    (void)fd;
+    eio__depth++;
+    c->busy++;
+    if (what & EV_TIMEOUT)
+        conn_timeout(c);
+    if ((what & EV_WRITE) && !c->dead) {
+        c->wblocked = 0;
+        conn_write(c);
+    }
+    if ((what & EV_READ) && !c->dead && c->rd)
+        conn_read(c);
     conn_leave(c);
     eio__depth--;
 }
 
-static void conn_write_cb(struct bufferevent *bev, void *arg)
+void eio__server_run_writes(eio_server *srv)
 {
-    eio_conn *c = arg;
-    (void)bev;
     eio__depth++;
-    if (c->mode == EIO_CONN_CLOSING && !c->dead) {
-        eio__conn_close(c);
-    } else if (c->throttled && c->mode == EIO_CONN_HTTP) {
-        /* The peer took our answers: read its next requests. */
-        c->throttled = 0;
-        set_read_timeout(c, c->srv->opts.keep_alive_timeout_ms);
-        bufferevent_enable(c->bev, EV_READ);
-        eio__http_resume(c);
-    }
-    eio__depth--;
-}
-
-static void conn_event(eio_conn *c, short what);
-
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-    (void)bev;
-    eio__depth++;
-    conn_event(arg, what);
-    eio__depth--;
-}
-
-static void conn_event(eio_conn *c, short what)
-{
-    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->mode == EIO_CONN_HTTP && c->req_start &&
-        !c->parked) {
-        /* Headers (or a body) did not arrive in time. */
+    while (srv->write_list) {
+        eio_conn *c = srv->write_list;
+        write_list_remove(c);
         c->busy++;
-        eio__http_respond(c, 408, NULL, NULL, 0);
-        eio__conn_close_after_write(c);
+        conn_write(c);
         conn_leave(c);
-        return;
     }
-    eio__conn_close(c);
+    eio__depth--;
 }
 
 /* --- answers --- */
@@ -247,14 +397,14 @@ void eio__http_finish(eio_conn *c)
     if (!c->keep_alive)
         eio__conn_close_after_write(c);
     else if (c->mode == EIO_CONN_HTTP)
-        set_read_timeout(c, c->srv->opts.keep_alive_timeout_ms);
+        eio__conn_set_read_timeout(c, c->srv->opts.keep_alive_timeout_ms);
 }
 
 static int write_head(eio_conn *c, int status, const char *extra_headers, size_t len)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = eio__conn_out(c);
     const char *cors = c->req && c->req->cors ? c->req->cors : "";
-    return evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: %s\r\n%s%s\r\n", status,
+    return !out || evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: %s\r\n%s%s\r\n", status,
                                status_text(status), len, c->keep_alive ? "keep-alive" : "close", cors,
                                extra_headers ? extra_headers : "") < 0
                ? -1
@@ -267,7 +417,7 @@ int eio__http_write(eio_conn *c, int status, const char *extra_headers, const vo
         return -1;
     int rc = write_head(c, status, extra_headers, len);
     if (rc == 0 && len)
-        rc = evbuffer_add(bufferevent_get_output(c->bev), body, len);
+        rc = evbuffer_add(c->out, body, len);
     return rc;
 }
 
@@ -286,7 +436,7 @@ int eio__http_respond_buf(eio_conn *c, int status, const char *extra_headers, st
         return -1;
     int rc = write_head(c, status, extra_headers, evbuffer_get_length(body));
     if (rc == 0)
-        rc = evbuffer_add_buffer(bufferevent_get_output(c->bev), body);
+        rc = evbuffer_add_buffer(c->out, body);
     eio__http_finish(c);
     return rc;
 }
@@ -505,9 +655,9 @@ static const http_parser_settings parser_settings = {
  */
 static void http_read(eio_conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
     eio_server *srv = c->srv;
-    while (c->mode == EIO_CONN_HTTP && !c->dead && !c->srv->freeing) {
+    struct evbuffer *in = c->in;
+    while (in && c->mode == EIO_CONN_HTTP && !c->dead && !c->srv->freeing) {
         size_t avail = evbuffer_get_length(in);
         if (c->req && c->req->routed) {
             /* Waiting for an answer: later requests stay in the buffer, within a bound. */
@@ -517,18 +667,17 @@ static void http_read(eio_conn *c)
         }
         if (avail == 0)
             return;
-        if (!c->req && evbuffer_get_length(bufferevent_get_output(c->bev)) > EIO_HTTP_OUTPUT_HIGH) {
+        if (!c->req && eio__conn_queued(c) > EIO_HTTP_OUTPUT_HIGH) {
             /* Pipelined requests from a peer that does not read our answers: stop reading (TCP pushes back)
-             * until the output has been written. */
+             * until the output has been written; a peer that never reads goes after 10 s. */
             c->throttled = 1;
-            bufferevent_disable(c->bev, EV_READ);
-            struct timeval tv = {10, 0}; /* and a peer that never reads goes after 10 s */
-            bufferevent_set_timeouts(c->bev, NULL, &tv);
+            c->wr_timeout = 1;
+            set_reading(c, 0);
             return;
         }
         if (!c->req_start) {
             c->req_start = eio__now_ms(srv);
-            set_read_timeout(c, srv->opts.headers_timeout_ms);
+            eio__conn_set_read_timeout(c, srv->opts.headers_timeout_ms);
         } else if (!(c->req && c->req->complete) &&
                    eio__now_ms(srv) - c->req_start > srv->opts.headers_timeout_ms) {
             c->keep_alive = 0;
@@ -565,8 +714,9 @@ static void http_read(eio_conn *c)
                 c->keep_alive = 0;
                 eio__http_respond(c, 400, NULL, NULL, 0);
             } else {
-                struct evbuffer *out = bufferevent_get_output(c->bev);
-                evbuffer_add_printf(out, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                struct evbuffer *out = eio__conn_out(c);
+                if (out)
+                    evbuffer_add_printf(out, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
                 eio__conn_close_after_write(c);
             }
             return;
@@ -580,6 +730,7 @@ void eio__http_resume(eio_conn *c)
         return; /* the connection's own loop is running and will go on; or the server is going away */
     c->busy++;
     http_read(c);
+    conn_in_trim(c);
     conn_leave(c);
 }
 
@@ -700,7 +851,7 @@ const char *eio_request_remote_address(const eio_request *req)
         return r->addr;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    if (getpeername(bufferevent_getfd(r->conn->bev), (struct sockaddr *)&ss, &sl) == 0) {
+    if (getpeername(r->conn->fd, (struct sockaddr *)&ss, &sl) == 0) {
         if (ss.ss_family == AF_INET)
             inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, r->addr, sizeof(r->addr));
         else if (ss.ss_family == AF_INET6)

@@ -5,8 +5,9 @@
  * - eio_server: the listeners, options, the session table and every live connection.
  * - eio_conn: one TCP connection. It starts in HTTP mode (requests parsed by http-parser, one at a time,
  *   pipelining-safe because parsing pauses after each request until it is answered) and may switch to
- *   WebSocket mode after a 101 answer. A connection holds no buffer of its own while idle: its bufferevent's
- *   buffers are empty when nothing waits, and a WebSocket message in pieces is buffered only until complete.
+ *   WebSocket mode after a 101 answer. A connection holds no buffer while idle: its input and output
+ *   evbuffers exist only while data waits (eio_http.c), and a WebSocket message in pieces is buffered only
+ *   until complete.
  * - eio_session: one Engine.IO session, on one data transport (polling, or a WebSocket connection), with an
  *   optional probe WebSocket during the upgrade.
  * - eio_request: one HTTP request being read or answered (freed after its answer).
@@ -25,7 +26,6 @@
 #include "eio_codec.h"
 #include "eio_sm.h"
 
-struct bufferevent;
 struct evbuffer;
 struct evconnlistener;
 
@@ -63,7 +63,11 @@ struct eio_request {
 struct eio_conn {
     eio_server *srv;           /* the server that owns it now (a chained one while it serves its request) */
     eio_server *home;          /* the server that accepted it: every new request is routed from there */
-    struct bufferevent *bev;   /* the socket; freed with the connection */
+    int fd;                    /* the socket; closed with the connection */
+    struct event ev;           /* its one event: EV_READ while reading, EV_WRITE while the kernel refuses output */
+    struct evbuffer *in;       /* input not consumed yet (NULL when none: an idle connection keeps no buffer) */
+    struct evbuffer *out;      /* output not written yet (NULL when none) */
+    eio_conn *wprev, *wnext;   /* in home's write list: output queued in this loop iteration, written at its end */
     eio_conn *prev, *next;     /* the server's list of live connections */
     eio_request *req;          /* HTTP: the request being read or answered, else NULL */
     eio_session *sess;         /* HTTP: the session whose GET is parked or POST is being read here;
@@ -80,6 +84,13 @@ struct eio_conn {
     uint8_t dead;              /* freed as soon as busy drops to 0 */
     uint8_t close_sent;        /* WS: our close frame is queued */
     uint8_t throttled;         /* HTTP: reading paused until the answers written so far are taken */
+    uint8_t rd;                /* reading enabled */
+    uint8_t wr_timeout;        /* closing or throttled: a peer that takes nothing for 10 s is dropped */
+    uint8_t wblocked;          /* the last write left output the kernel did not take: EV_WRITE is armed */
+    uint8_t wqueued;           /* in home's write list */
+    uint8_t ev_flags;          /* what ev is added with (0: not added) */
+    uint32_t read_timeout_ms;  /* while reading, no input for this long is a timeout (0: none) */
+    uint32_t ev_timeout_ms;    /* the timeout ev is added with */
 };
 
 struct eio_session {
@@ -119,6 +130,8 @@ struct eio_server {
     const struct timeval *ct_close;
     struct event *flush_ev;    /* runs the flush list once per loop iteration */
     eio_session *flush_list;
+    struct event *write_ev;    /* writes the write list once per loop iteration (one writev per connection) */
+    eio_conn *write_list;      /* connections accepted here with output queued in this iteration */
     eio_server *next;          /* requests outside our path go there (eio_server_chain) */
     eio_http_fallback_cb fallback;
     void *fallback_ud;
@@ -138,6 +151,11 @@ uint64_t eio__now_ms(eio_server *srv);
 eio_conn *eio__conn_new(eio_server *srv, int fd);
 void eio__conn_close(eio_conn *c);              /* free now (or when its callbacks return) */
 void eio__conn_close_after_write(eio_conn *c);  /* stop reading; free once the output is written */
+/* The output buffer, created when needed; whatever is added to it is written at the end of this loop
+ * iteration (one writev for everything queued meanwhile). NULL when out of memory. */
+struct evbuffer *eio__conn_out(eio_conn *c);
+void eio__conn_set_read_timeout(eio_conn *c, unsigned ms); /* 0: none; restarts the clock */
+void eio__server_run_writes(eio_server *srv);   /* writes the write list now */
 void eio__http_resume(eio_conn *c);             /* the parked request was answered: read the next one */
 int eio__http_write(eio_conn *c, int status, const char *extra_headers, const void *body, size_t len);
 void eio__http_finish(eio_conn *c);             /* after eio__http_write: the request is done */

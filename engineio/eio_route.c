@@ -4,7 +4,6 @@
  * Mirrors engine.io 6's lib/server.ts (handleRequest, handleUpgrade, verify, handshake).
  */
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,8 +107,9 @@ static int header_chars_invalid(const char *v)
 /* A refused WebSocket upgrade: a bare 400 with the message, and the socket closed (abortUpgrade). */
 static void abort_upgrade(eio_conn *c, const char *message)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_add_printf(out,
+    struct evbuffer *out = eio__conn_out(c);
+    if (out)
+        evbuffer_add_printf(out,
                         "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\n"
                         "Content-Length: %zu\r\n\r\n%s",
                         strlen(message), message);

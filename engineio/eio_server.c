@@ -2,7 +2,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -48,6 +47,13 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     eio__depth--;
 }
 
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    eio__server_run_writes(arg);
+}
+
 static const struct timeval *common_timeout(struct event_base *base, unsigned ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -86,9 +92,12 @@ eio_server *eio_server_new(struct event_base *base, const eio_options *opts, con
     srv->ct_timeout = common_timeout(base, o->ping_timeout_ms);
     srv->ct_close = common_timeout(base, o->close_timeout_ms);
     srv->flush_ev = event_new(base, -1, 0, flush_cb, srv);
-    if (!srv->ct_interval || !srv->ct_timeout || !srv->ct_close || !srv->flush_ev) {
+    srv->write_ev = event_new(base, -1, 0, write_cb, srv);
+    if (!srv->ct_interval || !srv->ct_timeout || !srv->ct_close || !srv->flush_ev || !srv->write_ev) {
         if (srv->flush_ev)
             event_free(srv->flush_ev);
+        if (srv->write_ev)
+            event_free(srv->write_ev);
         free(srv);
         return NULL;
     }
@@ -203,6 +212,7 @@ void eio_server_free(eio_server *srv)
         return;
     }
     srv->freeing = 1;
+    eio__server_run_writes(srv); /* what is queued goes first: the write list is ours */
     /* Connections of chained servers that came through us are routed from there from now on. */
     for (eio_server *n = srv->next; n; n = n->next)
         for (eio_conn *c = n->conns; c; c = c->next)
@@ -216,6 +226,7 @@ void eio_server_free(eio_server *srv)
         }
     }
     eio__server_run_flush(srv);
+    eio__server_run_writes(srv);
     while (srv->conns) {
         eio_conn *c = srv->conns;
         c->busy = 0;
@@ -224,5 +235,6 @@ void eio_server_free(eio_server *srv)
     /* Sessions the application still holds outlive the server, closed and detached from it. */
     free(srv->table);
     event_free(srv->flush_ev);
+    event_free(srv->write_ev);
     free(srv);
 }

@@ -7,7 +7,6 @@
  * hold some. Code that calls out (to the application, or to a close) holds a temporary one around the call.
  */
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -333,7 +332,7 @@ void eio__session_poll_get(eio_session *s, eio_conn *c)
     c->sess = s;
     eio_session_ref(s);
     c->parked = 1;
-    bufferevent_set_timeouts(c->bev, NULL, NULL); /* the heartbeat bounds a parked GET */
+    eio__conn_set_read_timeout(c, 0); /* the heartbeat bounds a parked GET */
     if (s->pollq && evbuffer_get_length(s->pollq))
         answer_get(s, 0);
     else if (s->sm.state == EIO_SM_CLOSING && s->closing_flush)

@@ -1,14 +1,13 @@
 /*
  * The WebSocket transport: the 101 answer, frames read straight from the connection's input buffer (no
  * per-connection frame context, see eio_wsframe.h), messages handed to the session, frames written to the
- * output buffer (libevent writes what a loop iteration queued in one writev).
+ * output buffer (written at the end of the loop iteration: what it queued leaves in one writev).
  *
  * Limits: a message (all its fragments) may not pass max_http_buffer_size (close 1009), a message may not
  * have more than EIO_WS_MAX_FRAGMENTS fragments (close 1008), and the output queue is capped by the
  * session's max_queued_bytes, pongs included.
  */
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <string.h>
 
 #include "eio_private.h"
@@ -29,8 +28,8 @@ int eio__ws_accept(eio_conn *c, const char *extra_headers)
         proto += strspn(proto, " \t");
         plen = (int)strcspn(proto, ", \t");
     }
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_add_printf(out,
+    struct evbuffer *out = eio__conn_out(c);
+    if (!out || evbuffer_add_printf(out,
                             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                             "Sec-WebSocket-Accept: %s\r\n%s%.*s%s%s\r\n",
                             accept, plen ? "Sec-WebSocket-Protocol: " : "", plen, plen ? proto : "",
@@ -39,7 +38,7 @@ int eio__ws_accept(eio_conn *c, const char *extra_headers)
     c->mode = EIO_CONN_WS;
     c->parked = 0;
     c->req_start = 0;
-    bufferevent_set_timeouts(c->bev, NULL, NULL); /* the heartbeat watches a WebSocket */
+    eio__conn_set_read_timeout(c, 0); /* the heartbeat watches a WebSocket */
     return 0;
 }
 
@@ -57,8 +56,8 @@ int eio__ws_send(eio_conn *c, int opcode, const uint8_t *prefix, size_t plen, co
         return -1;
     uint8_t hdr[10];
     size_t h = eio_ws_frame_header(hdr, opcode, plen + len);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_add(out, hdr, h) < 0 || (plen && evbuffer_add(out, prefix, plen) < 0) ||
+    struct evbuffer *out = eio__conn_out(c);
+    if (!out || evbuffer_add(out, hdr, h) < 0 || (plen && evbuffer_add(out, prefix, plen) < 0) ||
         (len && evbuffer_add(out, data, len) < 0))
         return -1;
     return 0;
@@ -201,9 +200,9 @@ static void on_frame(eio_conn *c, const eio_ws_frame *f, const uint8_t *data, si
 
 void eio__ws_read(eio_conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = c->in;
     size_t max = c->srv->opts.max_http_buffer_size;
-    while (c->mode == EIO_CONN_WS && !c->dead) {
+    while (in && c->mode == EIO_CONN_WS && !c->dead) {
         size_t avail = evbuffer_get_length(in);
         if (avail < 2)
             return;

@@ -80,7 +80,7 @@ struct sio_socket {
     uint8_t closing;           /* sio__socket_close is running: a second close returns at once */
     sio_socket *cnext;         /* the client's sockets */
     sio_socket *nprev, *nnext; /* the namespace's sockets */
-    cJSON *auth;               /* owned; {} when the CONNECT had none */
+    cJSON *auth;               /* owned; NULL when the CONNECT had none */
     struct sio_listener *listeners;
     struct sio_listener **listeners_tail;
     int64_t next_ack_id;

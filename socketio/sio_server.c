@@ -388,12 +388,8 @@ static void client_connect(sio_client *c, sio_packet *p)
         send_connect_error(c, p->nsp, "Invalid namespace", NULL);
         return;
     }
-    cJSON *auth = p->data ? p->data : cJSON_CreateObject();
+    cJSON *auth = p->data; /* NULL when the CONNECT had none: sio_socket_auth() then gives a shared {} */
     p->data = NULL;
-    if (!auth) {
-        sio__client_close(c, SIO_REASON_FORCED_SERVER_CLOSE);
-        return;
-    }
     sio_socket *s = sio__socket_new(c, nsp, auth);
     if (!s) {
         sio__client_close(c, SIO_REASON_FORCED_SERVER_CLOSE);
@@ -425,8 +421,10 @@ static void client_connect(sio_client *c, sio_packet *p)
     s->cnext = NULL;
     *tail = s;
     sio__namespace_add(nsp, s);
-    if (c->connect_timer)
-        event_del(c->connect_timer);
+    if (c->connect_timer) { /* not needed any more: free its 144 bytes for the life of the connection */
+        event_free(c->connect_timer);
+        c->connect_timer = NULL;
+    }
     cJSON *data = cJSON_CreateObject();
     if (data)
         cJSON_AddStringToObject(data, "sid", s->id);

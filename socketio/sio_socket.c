@@ -494,7 +494,8 @@ void *sio_socket_data(const sio_socket *s)
 
 const cJSON *sio_socket_auth(const sio_socket *s)
 {
-    return s->auth;
+    static const cJSON empty = {.type = cJSON_Object}; /* {}: most CONNECTs carry no auth */
+    return s->auth ? s->auth : &empty;
 }
 
 long sio_socket_query(const sio_socket *s, const char *key, char *out, size_t cap)
