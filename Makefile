@@ -4,6 +4,7 @@
 #   make run          install what is missing, build, start the default server on port 3000
 #   make test         install what is missing, run every test (unit tests under ASan+UBSan, interop, fuzz smoke)
 #   make fuzz         longer libFuzzer runs (FUZZ_SECONDS per target)
+#   make bench        our server against Node's socket.io, side by side, quick version (FULL=1: the full one)
 #   make SANITIZE=1   build everything with -fsanitize=address,undefined into build/san/
 #   make CC=clang     build with clang (gcc and clang must both stay warning-free)
 
@@ -35,12 +36,13 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libsocketio.a
 
 PROGS := $(BUILD)/conformance $(BUILD)/examples/echo $(BUILD)/examples/hello
+BENCH_BIN := $(BUILD)/bench/loadgen $(BUILD)/bench/bench_server
 UNIT_SRC := $(wildcard test/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps run test test-unit test-interop test-interop-san test-fuzz fuzz clean format
+.PHONY: all deps run test test-unit test-interop test-interop-san test-fuzz fuzz bench clean format
 all: $(LIB) $(PROGS)
 
 deps:
@@ -59,6 +61,14 @@ $(BUILD)/conformance: $(BUILD)/obj/test/conformance/conformance.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/loadgen: $(BUILD)/obj/bench/loadgen.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/bench_server: $(BUILD)/obj/bench/server.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -107,6 +117,12 @@ fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 	  d=; [ -f test/fuzz/$$n.dict ] && d=-dict=test/fuzz/$$n.dict; \
 	  $$f $$d -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$n test/fuzz/seeds/$$n; done
+
+# The benchmark: our bench server and Node's socket.io 4.8 under the same C load generator, one run, ratios.
+bench:
+	@scripts/deps.sh --bench
+	$(MAKE) all $(BENCH_BIN)
+	node bench/run.mjs $(if $(FULL),--full)
 
 format:
 	clang-format -i engineio/*.[ch] socketio/*.[ch] rooms/*.[ch] test/unit/*.c test/fuzz/*.c test/conformance/*.c examples/*/*.c

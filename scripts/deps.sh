@@ -2,6 +2,7 @@
 # Installs what building and testing socketio-c needs and is missing on this Debian machine:
 # the C libraries and tools (apt-get, or sudo apt-get when not root) and the test-only npm packages
 # (npm ci from the committed package-lock.json). Safe to run again: it does nothing when all is there.
+# `scripts/deps.sh --bench` also installs the benchmark's Node server packages (bench/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,10 +28,16 @@ if ((${#missing[@]})); then
 fi
 
 # npm ci only when node_modules was not installed from this very lock file.
-stamp=node_modules/.socketio-c-lock.sha256
-want=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "deps: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$want" > "$stamp"
+npm_ci() { # directory
+  local stamp="$1/node_modules/.socketio-c-lock.sha256" want
+  want=$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "deps: npm ci in $1"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+}
+npm_ci .
+if [ "${1:-}" = "--bench" ]; then
+  npm_ci bench
 fi
