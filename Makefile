@@ -43,7 +43,7 @@ FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=build/fuzz/%)
 
 .PHONY: all deps run test test-unit test-interop test-interop-san test-fuzz fuzz bench clean format
-all: $(LIB) $(PROGS)
+all: $(LIB) $(PROGS) $(BENCH_BIN)
 
 deps:
 	@scripts/deps.sh
