@@ -573,7 +573,9 @@ async function scenarioHandshake(serverKey, cfg) {
         await run.sleep(500); // the server finishes the last closes: part of a handshake's cost
         const cpuS = cpuSeconds(run.pid) - cpu0;
         const elapsedS = Math.max(...readies.map((r) => r.elapsed_s));
-        const completed = merged.connects || readies.reduce((a, r) => a + r.connected, 0);
+        // Handshakes finished (with --transport upgrade: the upgrade too); merged.connects counts CONNECT answers,
+        // some of which may belong to clients whose upgrade then failed.
+        const completed = readies.reduce((a, r) => a + r.connected, 0);
         rows.push({
           step: `${transport} ${rate}/s`,
           transport,
