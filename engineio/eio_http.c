@@ -25,6 +25,9 @@
 #define EIO_READ_CHUNK (64 * 1024)
 /* A peer that takes none of our output for this long, while we wait to close or to read again, is dropped. */
 #define EIO_WRITE_TIMEOUT_MS 10000
+/* After our last answer: how long, and how much, a peer's remaining input is read and dropped before closing. */
+#define EIO_LINGER_MS 2000
+#define EIO_LINGER_BYTES (1024 * 1024)
 
 static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
 static void http_read(eio_conn *c);
@@ -47,7 +50,8 @@ static void conn_update_event(eio_conn *c, int force)
                                                   : 0;
     if (flags == c->ev_flags && tmo == c->ev_timeout_ms && !force)
         return;
-    if (c->ev_flags && flags != c->ev_flags) {
+    /* event_add(NULL) keeps a pending timeout: dropping one takes an event_del first. */
+    if (c->ev_flags && (flags != c->ev_flags || (tmo == 0 && c->ev_timeout_ms != 0))) {
         event_del(&c->ev);
         c->ev_flags = 0;
     }
@@ -86,6 +90,15 @@ static void write_list_remove(eio_conn *c)
         c->wnext->wprev = c->wprev;
     c->wprev = c->wnext = NULL;
     c->wqueued = 0;
+}
+
+void eio__conn_rehome(eio_conn *c, eio_server *home)
+{
+    int queued = c->wqueued;
+    write_list_remove(c);
+    c->home = home;
+    if (queued)
+        eio__conn_out(c); /* back in a write list: the new home's */
 }
 
 struct evbuffer *eio__conn_out(eio_conn *c)
@@ -230,6 +243,10 @@ static void conn_in_trim(eio_conn *c)
 /* No input for the read timeout: a request that did not arrive in time gets 408, anything else closes. */
 static void conn_timeout(eio_conn *c)
 {
+    if (c->mode == EIO_CONN_LINGER) {
+        eio__conn_close(c);
+        return;
+    }
     if (c->rd && c->read_timeout_ms && c->mode == EIO_CONN_HTTP && c->req_start && !c->parked) {
         eio__http_respond(c, 408, NULL, NULL, 0);
         eio__conn_close_after_write(c);
@@ -242,7 +259,20 @@ static void conn_timeout(eio_conn *c)
 static void conn_drained(eio_conn *c)
 {
     if (c->mode == EIO_CONN_CLOSING) {
-        eio__conn_close(c);
+        /* Everything is written: send our FIN, and drop what the peer still sends until it closes too. */
+        c->mode = EIO_CONN_LINGER;
+        if (shutdown(c->fd, SHUT_WR) < 0) {
+            eio__conn_close(c);
+            return;
+        }
+        if (c->in) {
+            evbuffer_free(c->in);
+            c->in = NULL;
+        }
+        c->req_start = 0;
+        c->linger_bytes = 0;
+        c->rd = 1;
+        eio__conn_set_read_timeout(c, EIO_LINGER_MS);
     } else if (c->throttled && c->mode == EIO_CONN_HTTP) {
         c->throttled = 0;
         c->wr_timeout = 0;
@@ -302,6 +332,12 @@ static void conn_read(eio_conn *c)
         return;
     if (n <= 0) {
         eio__conn_close(c); /* EOF or error */
+        return;
+    }
+    if (c->mode == EIO_CONN_LINGER) {
+        c->linger_bytes += (size_t)n;
+        if (c->linger_bytes > EIO_LINGER_BYTES)
+            eio__conn_close(c);
         return;
     }
     if ((!c->in && !(c->in = evbuffer_new())) || evbuffer_add(c->in, scratch, (size_t)n) < 0) {

@@ -71,6 +71,8 @@ const char *eio_strerror(int code)
         return "outgoing queue full";
     case EIO_ELISTEN:
         return "cannot listen";
+    case EIO_EDROPPED:
+        return "volatile message dropped";
     default:
         return "unknown error";
     }

@@ -31,7 +31,10 @@ struct evconnlistener;
 
 typedef struct eio_conn eio_conn;
 
-enum { EIO_CONN_HTTP = 0, EIO_CONN_WS = 1, EIO_CONN_CLOSING = 2 };
+/* CLOSING: the last output is being written; LINGER: written and our side shut down, reading (and dropping)
+ * what the peer still sends until it closes, so that closing with unread input (a refused upload) does not
+ * reset the connection before the peer has read our answer. */
+enum { EIO_CONN_HTTP = 0, EIO_CONN_WS = 1, EIO_CONN_CLOSING = 2, EIO_CONN_LINGER = 3 };
 
 struct eio_header {
     uint32_t name;  /* offset of the NUL-terminated name in req->buf */
@@ -91,6 +94,7 @@ struct eio_conn {
     uint8_t ev_flags;          /* what ev is added with (0: not added) */
     uint32_t read_timeout_ms;  /* while reading, no input for this long is a timeout (0: none) */
     uint32_t ev_timeout_ms;    /* the timeout ev is added with */
+    size_t linger_bytes;       /* LINGER: input dropped so far */
 };
 
 struct eio_session {
@@ -156,6 +160,7 @@ void eio__conn_close_after_write(eio_conn *c);  /* stop reading; free once the o
 struct evbuffer *eio__conn_out(eio_conn *c);
 void eio__conn_set_read_timeout(eio_conn *c, unsigned ms); /* 0: none; restarts the clock */
 void eio__server_run_writes(eio_server *srv);   /* writes the write list now */
+void eio__conn_rehome(eio_conn *c, eio_server *home); /* new requests routed, and writes listed, from home */
 void eio__http_resume(eio_conn *c);             /* the parked request was answered: read the next one */
 int eio__http_write(eio_conn *c, int status, const char *extra_headers, const void *body, size_t len);
 void eio__http_finish(eio_conn *c);             /* after eio__http_write: the request is done */

@@ -173,6 +173,12 @@ size_t eio_server_clients_count(const eio_server *srv)
 
 void eio_server_chain(eio_server *srv, eio_server *next)
 {
+    /* Connections that came through srv and now live further down the old chain are routed (and written)
+     * from where they live from now on: srv may be freed before them. */
+    for (eio_server *n = srv->next; n && n != next; n = n->next)
+        for (eio_conn *c = n->conns; c; c = c->next)
+            if (c->home == srv)
+                eio__conn_rehome(c, n);
     srv->next = next;
 }
 
@@ -217,7 +223,7 @@ void eio_server_free(eio_server *srv)
     for (eio_server *n = srv->next; n; n = n->next)
         for (eio_conn *c = n->conns; c; c = c->next)
             if (c->home == srv)
-                c->home = n;
+                eio__conn_rehome(c, n);
     /* Close every session (the application hears "server shutting down"), then every connection. */
     for (size_t i = 0; i < srv->table_size; i++) {
         while (srv->table && srv->table[i]) {

@@ -619,6 +619,135 @@ void *eio_session_user_data(const eio_session *s)
     return s->user_data;
 }
 
+/* --- messages shared by many sessions --- */
+
+#define EIO_MSG_HDR_ROOM 10 /* the longest WebSocket frame header a server writes */
+
+struct eio_msg {
+    int refs;
+    uint8_t binary;
+    uint8_t hdr_len;
+    size_t len;     /* the message's data */
+    char *poll;     /* binary: "b" + base64, built by the first polling send; text: NULL */
+    size_t poll_len;
+    uint8_t buf[];  /* [unused][WebSocket header]['4' when text][data]: the header ends at EIO_MSG_HDR_ROOM */
+};
+
+eio_msg *eio_msg_new(int binary, const void *data, size_t len)
+{
+    size_t plen = len + (binary ? 0 : 1);
+    eio_msg *m = malloc(sizeof(*m) + EIO_MSG_HDR_ROOM + plen);
+    if (!m)
+        return NULL;
+    m->refs = 1;
+    m->binary = binary ? 1 : 0;
+    m->len = len;
+    m->poll = NULL;
+    m->poll_len = 0;
+    uint8_t hdr[EIO_MSG_HDR_ROOM];
+    m->hdr_len = (uint8_t)eio_ws_frame_header(hdr, binary ? EIO_WS_BINARY : EIO_WS_TEXT, plen);
+    memcpy(m->buf + EIO_MSG_HDR_ROOM - m->hdr_len, hdr, m->hdr_len);
+    uint8_t *p = m->buf + EIO_MSG_HDR_ROOM;
+    if (!binary)
+        *p++ = '4';
+    if (len)
+        memcpy(p, data, len);
+    return m;
+}
+
+void eio_msg_unref(eio_msg *m)
+{
+    if (m && --m->refs == 0) {
+        free(m->poll);
+        free(m);
+    }
+}
+
+static void msg_chain_done(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    eio_msg_unref(arg);
+}
+
+/* Adds a reference to bytes of m to buf (the chain holds a reference to m until it is written). */
+static int msg_add(struct evbuffer *buf, eio_msg *m, const void *data, size_t len)
+{
+    if (evbuffer_add_reference(buf, data, len, msg_chain_done, m) < 0)
+        return -1;
+    m->refs++;
+    return 0;
+}
+
+int eio_session_writable(const eio_session *s)
+{
+    if (!s || s->sm.state != EIO_SM_OPEN || !s->srv)
+        return 0;
+    if (s->sm.transport == EIO_SM_WEBSOCKET)
+        return s->ws && !s->ws->wblocked && !s->ws->close_sent;
+    return s->get != NULL;
+}
+
+size_t eio_session_queued(const eio_session *s)
+{
+    if (s->sm.transport == EIO_SM_WEBSOCKET)
+        return s->ws ? eio__conn_queued(s->ws) : 0;
+    return s->pollq ? evbuffer_get_length(s->pollq) : 0;
+}
+
+int eio_session_send_msg(eio_session *s, eio_msg *m, unsigned flags)
+{
+    if (!s || s->sm.state != EIO_SM_OPEN || !s->srv)
+        return EIO_ECLOSED;
+    eio_server *srv = s->srv;
+    if ((flags & EIO_SEND_VOLATILE) &&
+        (!eio_session_writable(s) || eio_session_queued(s) + m->len + 16 > srv->opts.max_queued_bytes))
+        return EIO_EDROPPED;
+    int rc = 0;
+    size_t queued;
+    if (s->sm.transport == EIO_SM_WEBSOCKET) {
+        eio_conn *c = s->ws;
+        if (!c || c->mode != EIO_CONN_WS || c->close_sent || c->dead)
+            return EIO_ECLOSED;
+        struct evbuffer *out = eio__conn_out(c);
+        const uint8_t *frame = m->buf + EIO_MSG_HDR_ROOM - m->hdr_len;
+        if (!out || msg_add(out, m, frame, m->hdr_len + m->len + (m->binary ? 0 : 1)) < 0)
+            rc = EIO_ENOMEM;
+        queued = eio__conn_queued(c);
+    } else {
+        const void *piece = m->buf + EIO_MSG_HDR_ROOM;
+        size_t plen = m->len + 1;
+        if (m->binary) {
+            if (!m->poll) {
+                size_t n = eio_base64_encoded_len(m->len);
+                if (!(m->poll = malloc(n + 1)))
+                    return EIO_ENOMEM;
+                m->poll[0] = 'b';
+                m->poll_len = 1 + eio_base64_encode(m->buf + EIO_MSG_HDR_ROOM, m->len, m->poll + 1);
+            }
+            piece = m->poll;
+            plen = m->poll_len;
+        }
+        if (!s->pollq && !(s->pollq = evbuffer_new()))
+            return EIO_ENOMEM;
+        if ((evbuffer_get_length(s->pollq) && evbuffer_add(s->pollq, "\x1e", 1) < 0) ||
+            msg_add(s->pollq, m, piece, plen) < 0)
+            rc = EIO_ENOMEM;
+        queued = evbuffer_get_length(s->pollq);
+        if (rc == 0 && s->get)
+            schedule_flush(s);
+    }
+    if (rc == 0 && queued > srv->opts.max_queued_bytes) {
+        eio__log(EIO_LOG_WARN, "session %s: %zu bytes queued, over max_queued_bytes: closing", s->id, queued);
+        if (eio_sm_close(&s->sm, EIO_REASON_TRANSPORT_ERROR)) {
+            s->close_deferred = 1;
+            schedule_flush(s);
+        }
+        return EIO_EQUEUE;
+    }
+    return rc;
+}
+
 int eio_session_send_text(eio_session *s, const char *data, size_t len)
 {
     if (!s || s->sm.state != EIO_SM_OPEN || !s->srv)

@@ -32,7 +32,8 @@ enum {
     EIO_EINVAL = -2,    /* invalid argument */
     EIO_ECLOSED = -3,   /* the session is closing or closed */
     EIO_EQUEUE = -4,    /* the session's outgoing queue is over max_queued_bytes: the session was closed */
-    EIO_ELISTEN = -5    /* could not listen (see errno) */
+    EIO_ELISTEN = -5,   /* could not listen (see errno) */
+    EIO_EDROPPED = -6   /* a volatile message was not queued: the session could not take it now */
 };
 const char *eio_strerror(int code);
 
@@ -159,6 +160,26 @@ void *eio_session_user_data(const eio_session *s);
  * max_queued_bytes: the session is being closed with "transport error"). */
 int eio_session_send_text(eio_session *s, const char *data, size_t len);
 int eio_session_send_binary(eio_session *s, const uint8_t *data, size_t len);
+
+/*
+ * A message encoded once for many sessions (a broadcast): its WebSocket frame and its polling payload piece
+ * are built once and shared by reference count; a send adds a reference, not a copy. The data is copied by
+ * eio_msg_new; the message is freed when the creator's reference and every queued send are gone.
+ */
+typedef struct eio_msg eio_msg;
+eio_msg *eio_msg_new(int binary, const void *data, size_t len); /* NULL on out of memory */
+void eio_msg_unref(eio_msg *m);
+
+enum { EIO_SEND_VOLATILE = 1 };
+/* Queues m. With EIO_SEND_VOLATILE the message is dropped (returns EIO_EDROPPED) when the session cannot
+ * take it now: eio_session_writable() is 0, or it would pass max_queued_bytes. Other returns as
+ * eio_session_send_text. */
+int eio_session_send_msg(eio_session *s, eio_msg *m, unsigned flags);
+/* 1 when a message sent now would go out at once: over WebSocket, the kernel took everything so far; over
+ * polling, a GET is waiting. */
+int eio_session_writable(const eio_session *s);
+/* Bytes queued for the session and not yet written. */
+size_t eio_session_queued(const eio_session *s);
 
 /* Closes the session after what is queued has been written; on_close gets "forced close". Closing twice
  * is harmless. */
