@@ -10,6 +10,7 @@
 
 #include <regex.h>
 
+#include "rooms/sio_adapter.h"
 #include "socketio.h"
 #include "sio_parser.h"
 
@@ -47,6 +48,11 @@ struct sio_namespace {
     struct sio_mw *mws;        /* middlewares in order (children use their parent's) */
     sio_socket *sockets;       /* connected sockets (nprev/nnext) */
     size_t nsockets;
+    const sio_adapter_ops *ad_ops; /* the namespace's adapter (NULL for dynamic parents) */
+    void *ad;
+    int64_t next_ack_id;       /* ack ids of the namespace's emits (one counter, as the reference's nsp._ids) */
+    sio_room_cb room_cb[4];    /* lifecycle callbacks, by SIO_ROOM_* */
+    void *room_ud[4];
 };
 
 struct sio_pending_ack {
@@ -83,9 +89,10 @@ struct sio_socket {
     cJSON *auth;               /* owned; NULL when the CONNECT had none */
     struct sio_listener *listeners;
     struct sio_listener **listeners_tail;
-    int64_t next_ack_id;
     struct sio_pending_ack *acks;
     void *data;
+    cJSON *json;               /* socket.data (sio_socket_set_json), owned */
+    sio_rooms_member member;   /* the adapter's record of its rooms */
 };
 
 struct sio_client {
@@ -109,6 +116,8 @@ struct sio_server {
     eio_server *eio;
     sio_namespace *nsps;       /* static namespaces and dynamic children */
     sio_namespace *parents;    /* dynamic parents */
+    const sio_adapter_ops *ad_ops; /* what new namespaces use (sio_memory_adapter by default) */
+    void *ad_config;
     int freeing;               /* sio_server_free was called: deferred until no callback of ours runs */
 };
 
@@ -120,8 +129,16 @@ sio_socket *sio__socket_new(sio_client *c, sio_namespace *nsp, cJSON *auth);
 void sio__socket_close(sio_socket *s, const char *reason, int send_packet);
 void sio__socket_on_packet(sio_socket *s, sio_packet *p);
 int sio__send_packet(sio_client *c, const sio_packet *p, const sio_attachment_ref *bufs, size_t nbufs);
+/* Registers an expected acknowledgement `id` on s, answered through cb (no timer). */
+int sio__socket_expect_ack(sio_socket *s, int64_t id, sio_ack_cb cb, void *ud);
 int sio__emit_packet(sio_socket *s, const char *event, const cJSON *args, const sio_attachment_ref *bufs,
                      size_t nbufs, int64_t id);
+
+/* sio_broadcast.c */
+int sio__namespace_adapter_init(sio_namespace *nsp); /* creates nsp's adapter with the server's ops */
+void sio__namespace_adapter_free(sio_namespace *nsp);
+void sio__socket_rooms_leave_all(sio_socket *s);    /* the socket leaves every room (disconnection) */
+int sio__socket_join_own_room(sio_socket *s);      /* joins the room named by its id (connection) */
 
 /* sio_server.c */
 void sio__client_hold(sio_client *c);

@@ -53,6 +53,7 @@ static sio_namespace *nsp_new(sio_server *srv, const char *name)
 
 static void nsp_free(sio_namespace *n)
 {
+    sio__namespace_adapter_free(n);
     while (n->mws) {
         struct sio_mw *m = n->mws;
         n->mws = m->next;
@@ -83,6 +84,10 @@ sio_namespace *sio_of(sio_server *srv, const char *name)
         return n;
     if (!(n = nsp_new(srv, name)))
         return NULL;
+    if (sio__namespace_adapter_init(n) < 0) {
+        nsp_free(n);
+        return NULL;
+    }
     n->next = srv->nsps;
     srv->nsps = n;
     return n;
@@ -178,33 +183,6 @@ void sio__namespace_remove(sio_namespace *nsp, sio_socket *s)
         s->nnext->nprev = s->nprev;
     s->nprev = s->nnext = NULL;
     nsp->nsockets--;
-}
-
-int sio_namespace_emit(sio_namespace *nsp, const char *event, const cJSON *args, const sio_attachment_ref *bufs,
-                       size_t nbufs)
-{
-    /* Each socket gets the same packet. Encoding once for all is the rooms layer's job (issue 5); until then a
-     * namespace broadcast encodes per socket. */
-    if (!nsp->nsockets)
-        return 0;
-    /* A snapshot with references: an outgoing listener may disconnect sockets while we go. */
-    sio_socket **all = malloc(nsp->nsockets * sizeof(*all));
-    if (!all)
-        return SIO_ENOMEM;
-    size_t n = 0;
-    for (sio_socket *s = nsp->sockets; s; s = s->nnext) {
-        sio_socket_ref(s);
-        all[n++] = s;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        int r = rc == SIO_EINVAL ? 0 : sio__emit_packet(all[i], event, args, bufs, nbufs, -1);
-        if (r == SIO_EINVAL || r == SIO_ENOMEM)
-            rc = r;
-        sio_socket_unref(all[i]);
-    }
-    free(all);
-    return rc;
 }
 
 /* --- clients --- */
@@ -403,11 +381,13 @@ static void client_connect(sio_client *c, sio_packet *p)
             cJSON *data = NULL;
             if (m->cb(s, &message, &data, m->ud) != 0) {
                 send_connect_error(c, nsp->name, message ? message : "not authorized", data);
+                sio__socket_rooms_leave_all(s); /* rooms a middleware may have joined */
                 sio_socket_unref(s);
                 return;
             }
             cJSON_Delete(data); /* given with an acceptance: ours, and unused */
             if (c->closed) {
+                sio__socket_rooms_leave_all(s);
                 sio_socket_unref(s);
                 return;
             }
@@ -421,6 +401,11 @@ static void client_connect(sio_client *c, sio_packet *p)
     s->cnext = NULL;
     *tail = s;
     sio__namespace_add(nsp, s);
+    if (sio__socket_join_own_room(s) < 0) { /* every socket is in the room named by its id */
+        sio__socket_close(s, SIO_REASON_FORCED_SERVER_CLOSE, 0);
+        sio__client_close(c, SIO_REASON_FORCED_SERVER_CLOSE);
+        return;
+    }
     if (c->connect_timer) { /* not needed any more: free its 144 bytes for the life of the connection */
         event_free(c->connect_timer);
         c->connect_timer = NULL;
@@ -493,6 +478,7 @@ sio_server *sio_server_new(struct event_base *base, const sio_options *opts)
     if (!srv)
         return NULL;
     srv->base = base;
+    srv->ad_ops = &sio_memory_adapter;
     if (opts)
         srv->opts = *opts;
     else

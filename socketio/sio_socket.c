@@ -43,6 +43,7 @@ void sio_socket_unref(sio_socket *s)
         free(l);
     }
     cJSON_Delete(s->auth);
+    cJSON_Delete(s->json);
     free(s);
 }
 
@@ -211,7 +212,7 @@ int sio_socket_emit_with_ack(sio_socket *s, const char *event, const cJSON *args
     struct sio_pending_ack *a = calloc(1, sizeof(*a));
     if (!a)
         return SIO_ENOMEM;
-    a->id = s->next_ack_id++;
+    a->id = s->nsp->next_ack_id++;
     a->cb = cb;
     a->ud = user_data;
     a->s = s;
@@ -232,6 +233,20 @@ int sio_socket_emit_with_ack(sio_socket *s, const char *event, const cJSON *args
         pending_ack_free(a); /* not sent and not answered: the callback is never called */
         return rc;
     }
+    return 0;
+}
+
+int sio__socket_expect_ack(sio_socket *s, int64_t id, sio_ack_cb cb, void *ud)
+{
+    struct sio_pending_ack *a = calloc(1, sizeof(*a));
+    if (!a)
+        return SIO_ENOMEM;
+    a->id = id;
+    a->cb = cb;
+    a->ud = ud;
+    a->s = s;
+    a->next = s->acks;
+    s->acks = a;
     return 0;
 }
 
@@ -417,6 +432,7 @@ void sio__socket_close(sio_socket *s, const char *reason, int send_packet)
     if (c)
         sio__client_hold(c); /* a listener may close the whole connection meanwhile */
     call_disconnect_listeners(s, SIO_L_DISCONNECTING, reason);
+    sio__socket_rooms_leave_all(s); /* after `disconnecting`, as the reference's leaveAll() */
     s->connected = 0;
     /* Out of the client and the namespace before anything is sent, so nothing finds it half-closed. */
     if (c) {

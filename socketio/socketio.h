@@ -105,7 +105,7 @@ void sio_namespace_on_connection(sio_namespace *nsp, sio_connection_cb cb, void 
 typedef int (*sio_middleware_cb)(sio_socket *s, const char **message, cJSON **data, void *user_data);
 int sio_namespace_use(sio_namespace *nsp, sio_middleware_cb cb, void *user_data);
 
-/* Emits to every socket of the namespace. Same arguments as sio_socket_emit. */
+/* Emits to every socket of the namespace (sio_broadcast with no room). Same arguments as sio_socket_emit. */
 int sio_namespace_emit(sio_namespace *nsp, const char *event, const cJSON *args, const sio_attachment_ref *bufs,
                        size_t nbufs);
 
@@ -191,5 +191,93 @@ const char *sio_socket_address(const sio_socket *s);
 int64_t sio_socket_handshake_time(const sio_socket *s); /* ms since the epoch */
 int sio_socket_secure(const sio_socket *s);             /* 1 over TLS (never, for now) */
 const cJSON *sio_socket_auth(const sio_socket *s);      /* the CONNECT payload, {} when none */
+
+/* socket.data: JSON the application attaches to a socket (ownership of `data` passes to the library; NULL
+ * clears it). sio_fetch_sockets() reports it, on this server and, with a cluster adapter, from the others. */
+void sio_socket_set_json(sio_socket *s, cJSON *data);
+const cJSON *sio_socket_json(const sio_socket *s);     /* NULL when none */
+
+/* --- rooms --- */
+
+/* Every connected socket is in the room named by its id, and in the rooms it joins until it leaves them or
+ * disconnects (after its `disconnecting` handlers). Names are copied. Returns 0, SIO_EINVAL (room NULL),
+ * SIO_EDISCONNECTED or SIO_ENOMEM. Joining a room twice, or leaving one it is not in, does nothing. */
+int sio_socket_join(sio_socket *s, const char *room);
+int sio_socket_leave(sio_socket *s, const char *room);
+int sio_socket_in(const sio_socket *s, const char *room);
+/* Stores up to cap room names of s (its id first, then in joining order) into out and returns how many it is
+ * in. The names are valid until its rooms change. */
+size_t sio_socket_rooms(const sio_socket *s, const char **out, size_t cap);
+/* How many sockets of the namespace are in `room` on this server (0 when the room does not exist). */
+size_t sio_namespace_room_size(const sio_namespace *nsp, const char *room);
+
+/* Room lifecycle (the adapter's create-room, delete-room, join-room, leave-room events). sid is NULL for
+ * create and delete. At most one callback per kind and namespace; NULL removes it. */
+enum { SIO_ROOM_CREATE, SIO_ROOM_DELETE, SIO_ROOM_JOIN, SIO_ROOM_LEAVE };
+typedef void (*sio_room_cb)(sio_namespace *nsp, int what, const char *room, const char *sid, void *user_data);
+void sio_namespace_on_room(sio_namespace *nsp, int what, sio_room_cb cb, void *user_data);
+
+/* --- broadcasting: which sockets (io.to(...).except(...).volatile.local) --- */
+
+enum {
+    SIO_BCAST_VOLATILE = 1, /* a socket that cannot take the packet now (its transport is busy or, over
+                               polling, no GET waits) does not get it, instead of it being queued */
+    SIO_BCAST_LOCAL = 2,    /* this server only (with a cluster adapter) */
+    SIO_BCAST_COMPRESS = 4  /* accepted for compatibility; nothing is compressed */
+};
+/*
+ * The sockets of a namespace an operation is for: those in any of rooms[0..nrooms) (each once), or every
+ * socket of the namespace when nrooms is 0; minus every socket in any of except[0..nexcept). A NULL
+ * `sio_bcast *` means every socket. Everything is borrowed for the call.
+ */
+typedef struct sio_bcast {
+    const char *const *rooms;
+    size_t nrooms;
+    const char *const *except;
+    size_t nexcept;
+    unsigned flags; /* SIO_BCAST_* */
+} sio_bcast;
+
+/*
+ * Emits to the sockets `to` selects: the packet is encoded once and its bytes (WebSocket frame or polling
+ * payload piece) are shared by every recipient. Same arguments as sio_socket_emit. Returns 0, SIO_EINVAL or
+ * SIO_ENOMEM. sio_namespace_emit(nsp, ...) is sio_broadcast(nsp, NULL, ...).
+ */
+int sio_broadcast(sio_namespace *nsp, const sio_bcast *to, const char *event, const cJSON *args,
+                  const sio_attachment_ref *bufs, size_t nbufs);
+/* socket.to(...).emit / socket.broadcast.emit: the same from a socket, which is left out. */
+int sio_socket_broadcast(sio_socket *s, const sio_bcast *to, const char *event, const cJSON *args,
+                         const sio_attachment_ref *bufs, size_t nbufs);
+
+/* The outcome of a broadcast with acknowledgements: err 0 when every selected client answered in time, or
+ * SIO_ETIMEOUT; responses is an array of the first argument of each answer received (in arrival order),
+ * borrowed for the call. Called exactly once (not before sio_broadcast_with_ack returns). */
+typedef void (*sio_bcast_ack_cb)(int err, const cJSON *responses, void *user_data);
+/* io.to(...).timeout(ms).emit(event, ...args, cb). timeout_ms must be > 0. */
+int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *event, const cJSON *args,
+                           const sio_attachment_ref *bufs, size_t nbufs, unsigned timeout_ms, sio_bcast_ack_cb cb,
+                           void *user_data);
+
+/* --- server-wide operations on the sockets `to` selects (every server of a cluster unless SIO_BCAST_LOCAL) --- */
+
+/* What fetchSockets reports of one socket; borrowed for the callback. */
+typedef struct sio_socket_info {
+    const char *id;
+    const char *const *rooms; /* its id first */
+    size_t nrooms;
+    const cJSON *handshake;   /* {headers, time, address, xdomain, secure, issued, url, query, auth} */
+    const cJSON *data;        /* socket.data (sio_socket_set_json), or NULL */
+    sio_socket *local;        /* the socket when it is on this server, else NULL */
+} sio_socket_info;
+/* err is 0, or SIO_ETIMEOUT when some servers did not answer (the sockets of those that did are given). */
+typedef void (*sio_fetch_cb)(int err, const sio_socket_info *sockets, size_t n, void *user_data);
+/* fetchSockets: cb gets every selected socket (not before sio_fetch_sockets returns). */
+int sio_fetch_sockets(sio_namespace *nsp, const sio_bcast *to, sio_fetch_cb cb, void *user_data);
+/* socketsJoin / socketsLeave: the selected sockets join (leave) rooms[0..n). */
+int sio_sockets_join(sio_namespace *nsp, const sio_bcast *to, const char *const *rooms, size_t n);
+int sio_sockets_leave(sio_namespace *nsp, const sio_bcast *to, const char *const *rooms, size_t n);
+/* disconnectSockets(close): the selected sockets are disconnected ("server namespace disconnect"); with
+ * close, their whole connections are closed. */
+int sio_disconnect_sockets(sio_namespace *nsp, const sio_bcast *to, int close);
 
 #endif

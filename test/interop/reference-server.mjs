@@ -143,9 +143,103 @@ function splitAck(args) {
   return [args, null];
 }
 
-function setupNamespace(nsp, main) {
+// --events: the adapter's room lifecycle, one "sio-room" line per event (README.md); the socket id is "socket", not
+// "id", so that the suites that pick a socket's lines by e.id see only its sio-* lines. Registered once per namespace:
+// at start for the fixed ones, from the first connection's handler for the children of a dynamic namespace (as
+// conformance.c does).
+const roomEventsOn = new WeakSet();
+function printRoomEvents(nsp) {
+  if (!opts.events || roomEventsOn.has(nsp)) return;
+  roomEventsOn.add(nsp);
+  const a = nsp.adapter;
+  a.on("create-room", (room) => emitEvent({ event: "sio-room", what: "create", nsp: nsp.name, room }));
+  a.on("delete-room", (room) => emitEvent({ event: "sio-room", what: "delete", nsp: nsp.name, room }));
+  a.on("join-room", (room, id) => emitEvent({ event: "sio-room", what: "join", nsp: nsp.name, room, socket: id }));
+  a.on("leave-room", (room, id) => emitEvent({ event: "sio-room", what: "leave", nsp: nsp.name, room, socket: id }));
+}
+
+// A room name or an array of them (absent: none).
+const roomList = (v) => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
+
+// --test-commands, rooms and broadcasting (README.md): each command takes its arguments as the first event argument
+// and answers through the client's acknowledgement.
+function setupRoomCommands(socket) {
+  const nsp = socket.nsp;
+  const on = (name, fn) => socket.on(name, (...raw) => {
+    const [args, ack] = splitAck(raw);
+    fn(args[0], ack || (() => {}));
+  });
+  // The sockets an operation is for: nsp.in(rooms).except(except).
+  const select = (o) => nsp.in(roomList(o?.rooms)).except(roomList(o?.except));
+  on("__join__", (rooms, ack) => {
+    socket.join(roomList(rooms));
+    ack([...socket.rooms]);
+  });
+  on("__leave__", (room, ack) => {
+    socket.leave(room);
+    ack([...socket.rooms]);
+  });
+  on("__rooms__", (_, ack) => ack([...socket.rooms]));
+  on("__to__", (o, ack) => {
+    const rooms = roomList(o?.rooms);
+    let op = o?.from_socket ? socket.to(rooms) : nsp.to(rooms);
+    op = op.except(roomList(o?.except));
+    if (o?.volatile) op = op.volatile;
+    try {
+      op.emit(o?.event, ...(o?.args || []));
+    } catch {
+      return ack("error"); // a reserved event name: ours refuses it with SIO_EINVAL
+    }
+    ack("ok");
+  });
+  on("__to_with_ack__", (o, ack) => {
+    try {
+      select(o).timeout(o?.timeout).emit(o?.event, ...(o?.args || []), (err, responses) =>
+        ack({ err: err ? err.message : null, responses }));
+    } catch {
+      ack("error");
+    }
+  });
+  on("__fetch__", async (o, ack) => {
+    let sockets;
+    try {
+      sockets = await select(o).fetchSockets();
+    } catch {
+      return ack("error");
+    }
+    ack(sockets.map((s) => ({
+      id: s.id,
+      rooms: [...s.rooms],
+      data: s.data ?? null,
+      address: s.handshake.address,
+      query_foo: s.handshake.query.foo ?? null,
+      auth: s.handshake.auth,
+    })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+  });
+  on("__sockets_join__", (o, ack) => {
+    select(o).socketsJoin(roomList(o?.join));
+    ack("ok");
+  });
+  on("__sockets_leave__", (o, ack) => {
+    select(o).socketsLeave(roomList(o?.leave));
+    ack("ok");
+  });
+  on("__disconnect_sockets__", (o, ack) => {
+    ack("ok");
+    select(o).disconnectSockets(o?.close === true);
+  });
+  on("__set_data__", (value, ack) => {
+    socket.data = value;
+    ack("ok");
+  });
+  on("__room_size__", (room, ack) => ack(nsp.adapter.rooms.get(room)?.size ?? 0));
+}
+
+function setupNamespace(nsp, main, dynamic = false) {
+  if (!dynamic) printRoomEvents(nsp);
   nsp.on("connection", (socket) => {
     const id = socket.id;
+    printRoomEvents(socket.nsp);
     emitEvent({ event: "sio-connection", nsp: socket.nsp.name, id });
     socket.on("disconnecting", (reason) => emitEvent({ event: "sio-disconnecting", nsp: socket.nsp.name, id, reason }));
     socket.on("disconnect", (reason) => emitEvent({ event: "sio-disconnect", nsp: socket.nsp.name, id, reason }));
@@ -190,6 +284,7 @@ function setupNamespace(nsp, main) {
         const [, ack] = splitAck(raw);
         if (ack) ack({ ...outgoing });
       });
+      setupRoomCommands(socket);
       // Catch-all: "__any_echo__" ...args comes back as "__any__" event ...args (binary included).
       socket.onAny((event, ...raw) => {
         if (event !== "__any_echo__") return;
@@ -223,7 +318,7 @@ if (opts.testCommands) {
   });
   setupNamespace(priv, false);
   // Dynamic namespaces /dyn-<digits>, created on first CONNECT.
-  setupNamespace(io.of(/^\/dyn-\d+$/), false);
+  setupNamespace(io.of(/^\/dyn-\d+$/), false, true);
 }
 
 engine.on("connection", (socket) => {
