@@ -11,11 +11,14 @@
  *     --src A-B              source addresses 127.0.0.A..127.0.0.B (default 2-9), so ports do not run out
  *     --id-base B            global index of this process's first client (default 0)
  *     --room NAME | --rooms K   CONNECT with auth {"room": NAME} or {"room": "r<global index % K>"}
- *     --mode idle|echo|trigger|recv|once
+ *     --bcast-room NAME      trigger: "bcast" names this room (io.to(NAME).emit), else io.emit
+ *     --mode idle|echo|trigger|recv|chat|once
  *         idle     connect and stay (pings answered); received events counted
  *         echo     each client emits "echo" with an ack at --msg-rate per second; the ack RTT goes in `lat`
  *         trigger  each client emits "bcast" with a timestamped payload at --msg-rate per second
  *         recv     like idle; one-way latency of received events in `lat`, first/last receipt per broadcast
+ *         chat     each client emits "chat" with a timestamped payload at --msg-rate per second (the server
+ *                  relays it to the others of the client's room); received events' latency in `lat`
  *         once     each client connects, records connect-to-CONNECT latency in `hs`, finishes the upgrade
  *                  with --transport upgrade, then closes; --clients is the number of handshakes
  *     --msg-rate X           messages per second per client (default 0); stdin "rate X" changes it
@@ -60,7 +63,7 @@
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
 
-enum mode { M_IDLE, M_ECHO, M_TRIGGER, M_RECV, M_ONCE };
+enum mode { M_IDLE, M_ECHO, M_TRIGGER, M_RECV, M_CHAT, M_ONCE };
 enum transport { T_WS, T_UPGRADE, T_POLLING };
 
 /* Client states. */
@@ -112,11 +115,12 @@ static struct {
     long id_base;
     const char *room;
     int rooms;
+    const char *bcast_room;
     int mode;
     double msg_rate;
     int payload;
     int timeout_ms;
-} opt = {"127.0.0.1", 0, "/socket.io/", 1, 1000, T_WS, 2, 9, 0, NULL, 0, M_IDLE, 0, 64, 10000};
+} opt = {"127.0.0.1", 0, "/socket.io/", 1, 1000, T_WS, 2, 9, 0, NULL, 0, NULL, M_IDLE, 0, 64, 10000};
 
 static struct event_base *base;
 static struct client *clients;
@@ -867,9 +871,14 @@ static void send_one(struct client *c)
     if (opt.mode == M_ECHO) {
         n = snprintf(buf, sizeof(buf), "42%" PRIu32 "[\"echo\",", ++c->ack_id);
         n += make_payload(buf + n, sizeof(buf) - (size_t)n - 2, c->ack_id);
+    } else if (opt.mode == M_CHAT) {
+        n = snprintf(buf, sizeof(buf), "42[\"chat\",");
+        n += make_payload(buf + n, sizeof(buf) - (size_t)n - 2, ++trigger_seq);
     } else {
         n = snprintf(buf, sizeof(buf), "42[\"bcast\",");
-        n += make_payload(buf + n, sizeof(buf) - (size_t)n - 2, ++trigger_seq);
+        n += make_payload(buf + n, sizeof(buf) - (size_t)n - 300, ++trigger_seq);
+        if (opt.bcast_room)
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"%s\"", opt.bcast_room);
     }
     buf[n++] = ']';
     if (ws_send(c->ws, buf, (size_t)n) < 0) {
@@ -895,7 +904,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         maybe_ready();
     }
     /* send what the message rate says is due, round robin */
-    if ((opt.mode == M_ECHO || opt.mode == M_TRIGGER) && opt.msg_rate > 0) {
+    if ((opt.mode == M_ECHO || opt.mode == M_TRIGGER || opt.mode == M_CHAT) && opt.msg_rate > 0) {
         double total = opt.msg_rate * opt.clients;
         uint64_t due = (uint64_t)((double)(t - rate_t0) / 1e9 * total);
         uint64_t budget = due > rate_sent ? due - rate_sent : 0;
@@ -1011,7 +1020,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: loadgen --port P [--host H] [--path /socket.io/] [--clients N] [--connect-rate R]\n"
                     "  [--transport websocket|upgrade|polling] [--src A-B] [--id-base B] [--room NAME | --rooms K]\n"
-                    "  [--mode idle|echo|trigger|recv|once] [--msg-rate X] [--payload N] [--timeout-ms T]\n");
+                    "  [--bcast-room NAME] [--mode idle|echo|trigger|recv|chat|once] [--msg-rate X] [--payload N]\n"
+                    "  [--timeout-ms T]\n");
     exit(2);
 }
 
@@ -1045,9 +1055,12 @@ int main(int argc, char **argv)
             opt.room = v;
         else if (!strcmp(a, "--rooms"))
             opt.rooms = atoi(v);
+        else if (!strcmp(a, "--bcast-room"))
+            opt.bcast_room = v;
         else if (!strcmp(a, "--mode"))
             opt.mode = !strcmp(v, "idle") ? M_IDLE : !strcmp(v, "echo") ? M_ECHO : !strcmp(v, "trigger") ? M_TRIGGER
                      : !strcmp(v, "recv")                                ? M_RECV
+                     : !strcmp(v, "chat")                                ? M_CHAT
                      : !strcmp(v, "once")                                ? M_ONCE
                                                                          : -1;
         else if (!strcmp(a, "--msg-rate"))
@@ -1061,9 +1074,9 @@ int main(int argc, char **argv)
     }
     if (opt.port <= 0 || opt.clients <= 0 || opt.transport < 0 || opt.mode < 0 || opt.src_a < 1 ||
         opt.src_b > 254 || opt.src_b < opt.src_a || opt.payload < 0 || opt.payload > 60000 ||
-        (opt.room && strlen(opt.room) > 200))
+        (opt.room && strlen(opt.room) > 200) || (opt.bcast_room && strlen(opt.bcast_room) > 200))
         usage();
-    if (opt.transport == T_POLLING && (opt.mode == M_ECHO || opt.mode == M_TRIGGER)) {
+    if (opt.transport == T_POLLING && (opt.mode == M_ECHO || opt.mode == M_TRIGGER || opt.mode == M_CHAT)) {
         fprintf(stderr, "loadgen: --transport polling is for idle, recv and once clients\n");
         return 2;
     }

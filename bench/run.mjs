@@ -49,6 +49,10 @@ const RAMP_RATE = 1000; // connections per second when a scenario only needs its
 const SETTLE_MS = 1000; // after a rate change, before measuring
 const AFTER_START_MS = 1000; // after "listening", before the server's baseline memory is read
 const ECHO_PAYLOAD = 64;
+const CHAT_PAYLOAD = 64;
+const CHAT_ROOM_SIZE = 10;
+const IDLE_ROOMS = 100; // scenario 1: each client in one of 100 rooms
+const BIG_ROOM = "big"; // scenario 4: the receivers' room
 const BCAST_PAYLOAD = 100;
 const P99_TARGET_MS = 10;
 const SATURATED = 0.9; // loadgen CPU / wall time above which the loadgen, not the server, is the limit
@@ -59,18 +63,21 @@ const QUICK = {
   handshake: { rates: [1000, 2000], stepS: 4 },
   echo: { clients: 1000, rates: [10, 50], stepS: 5 },
   bcast: { clients: 2000, rates: [5, 20], stepS: 5 },
+  chat: { clients: 5000, rates: [0.5, 1, 2], stepS: 5 },
 };
 const SMOKE = {
   idle: { clients: 200, rate: 1000, holdS: 1 },
   handshake: { rates: [200], stepS: 1 },
   echo: { clients: 50, rates: [10], stepS: 1 },
   bcast: { clients: 100, rates: [5], stepS: 1 },
+  chat: { clients: 100, rates: [1], stepS: 1 },
 };
 const FULL = {
   idle: { clients: 19800, rate: 1000, holdS: 90 }, // 90 s: more than 3 heartbeat cycles of 25 s
   handshake: { rates: [1000, 2000, 4000, 8000], stepS: 10 },
   echo: { clients: 1000, rates: [10, 20, 50, 100], stepS: 15 },
   bcast: { clients: 10000, rates: [1, 5, 10, 20, 50], stepS: 15 },
+  chat: { clients: 19800, rates: [0.5, 1, 2, 4, 8], stepS: 15 }, // 0.5/s: one message every 2 s
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -83,7 +90,7 @@ const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 function usage(code) {
   process.stderr.write(
     "usage: node bench/run.mjs [--full | --smoke] [--only ours|node] [--scenarios 1,2,3,4,5] [--out DIR]\n" +
-      "  1 idle capacity, 2 handshake rate, 3 ack echo, 4 big broadcast, 5 chat rooms (needs rooms: not run)\n",
+      "  1 idle capacity, 2 handshake rate, 3 ack echo, 4 big broadcast, 5 chat rooms\n",
   );
   process.exit(code);
 }
@@ -357,6 +364,9 @@ class Run {
         "--id-base", String(idBase), "--mode", s.mode];
       if (s.msgRate !== undefined) argv.push("--msg-rate", fmtArg(s.msgRate));
       if (s.payload !== undefined) argv.push("--payload", String(s.payload));
+      if (s.rooms !== undefined) argv.push("--rooms", String(s.rooms));
+      if (s.room !== undefined) argv.push("--room", s.room);
+      if (s.bcastRoom !== undefined) argv.push("--bcast-room", s.bcastRoom);
       idBase += s.clients;
       const lg = new Loadgen(`loadgen ${i} (${s.mode}, ${s.transport}, ${s.clients} clients)`, argv, {
         logFile: path.join(LOG_DIR, `${this.tag}-loadgen${i}.log`),
@@ -503,7 +513,7 @@ async function scenarioIdle(serverKey, cfg) {
       const base = memoryKb(run.pid);
       const nPoll = Math.round(cfg.clients * variant.polling);
       const nWs = cfg.clients - nPoll;
-      const common = { mode: "idle" };
+      const common = { mode: "idle", rooms: IDLE_ROOMS };
       const specs = [
         ...split(nWs, (cfg.rate * nWs) / cfg.clients, { ...common, transport: "websocket" }),
         ...split(nPoll, (cfg.rate * nPoll) / cfg.clients, { ...common, transport: "polling" }),
@@ -656,10 +666,11 @@ async function scenarioBcast(serverKey, cfg) {
   try {
     await run.startServer();
     await run.sleep(AFTER_START_MS);
-    const recv = run.startLoadgens(split(cfg.clients, RAMP_RATE, { mode: "recv", transport: "websocket" }));
+    const recv = run.startLoadgens(split(cfg.clients, RAMP_RATE, { mode: "recv", transport: "websocket",
+      room: BIG_ROOM }));
     const readies = await run.ready(recv, (cfg.clients / RAMP_RATE + 60) * 1000);
     const [trigger] = run.startLoadgens([{ mode: "trigger", transport: "websocket", clients: 1, rate: RAMP_RATE,
-      msgRate: 0, payload: BCAST_PAYLOAD }], cfg.clients);
+      msgRate: 0, payload: BCAST_PAYLOAD, bcastRoom: BIG_ROOM }], cfg.clients);
     await run.ready([trigger], 60000);
     for (const rate of cfg.rates) {
       log(`scenario 4, ${SERVERS[serverKey].label}: ${cfg.clients} receivers, ${rate} broadcasts/s for ${cfg.stepS} s`);
@@ -699,6 +710,51 @@ async function scenarioBcast(serverKey, cfg) {
         durationS: m.durationS,
         note: notes.filter(Boolean).join("; "),
         raw: { readies, merged, trigger: trig, reports: m.reports },
+      });
+    }
+  } finally {
+    await run.close();
+  }
+  return rows;
+}
+
+// 5. Chat rooms: clients in rooms of 10, each emitting "chat" (64 bytes) at a per-client rate, which the server
+// relays to the 9 others of its room (socket.to(room).emit).
+async function scenarioChat(serverKey, cfg) {
+  const rows = [];
+  const run = new Run(5, serverKey);
+  try {
+    await run.startServer();
+    await run.sleep(AFTER_START_MS);
+    const rooms = Math.max(1, Math.round(cfg.clients / CHAT_ROOM_SIZE));
+    const lgs = run.startLoadgens(split(cfg.clients, RAMP_RATE, {
+      mode: "chat", transport: "websocket", msgRate: 0, payload: CHAT_PAYLOAD, rooms }));
+    const readies = await run.ready(lgs, (cfg.clients / RAMP_RATE + 60) * 1000);
+    for (const rate of cfg.rates) {
+      log(`scenario 5, ${SERVERS[serverKey].label}: ${cfg.clients} clients in ${rooms} rooms, ${rate}/s each, ${cfg.stepS} s`);
+      for (const l of lgs) l.send(`rate ${rate}`);
+      await run.sleep(SETTLE_MS);
+      const m = await measure(run, lgs, cfg.stepS * 1000);
+      const merged = merge(m.reports);
+      const expected = merged.sent * (CHAT_ROOM_SIZE - 1);
+      const notes = [loadgenNote(merged.cpu_s, m.durationS)];
+      if (merged.sent && merged.received < 0.9 * expected) notes.push("deliveries behind");
+      rows.push({
+        step: `${rate}/s per client`,
+        rate,
+        clients: merged.connected,
+        messagesPerS: merged.sent / m.durationS,
+        deliveriesPerS: merged.received / m.durationS,
+        p50Ms: percentileMs(merged.lat, 0.5),
+        p99Ms: percentileMs(merged.lat, 0.99),
+        serverCpuS: m.serverCpuS,
+        serverCpuPct: (100 * m.serverCpuS) / m.durationS,
+        cpuPer1MDeliveries: merged.received ? (m.serverCpuS / merged.received) * 1e6 : null,
+        loadgenCpuPct: (100 * merged.cpu_s) / m.durationS,
+        rssKb: m.mem.rssKb,
+        durationS: m.durationS,
+        note: notes.filter(Boolean).join("; "),
+        raw: { readies, merged, reports: m.reports },
       });
     }
   } finally {
@@ -794,11 +850,35 @@ const TABLES = {
       { h: "deliveries / srv CPU s", v: (r) => r.deliveriesPerCpuS, f: f0, ratio: true },
       { h: "lg CPU %", v: (r) => r.loadgenCpuPct, f: f0 },
     ],
-    legend: `io.emit("tick", ~${BCAST_PAYLOAD}-byte payload) to every client. first→last: per broadcast, last receipt ` +
+    legend: `io.to("${BIG_ROOM}").emit("tick", ~${BCAST_PAYLOAD}-byte payload), every receiver in that room. first→last: per broadcast, last receipt ` +
       "- first receipt over all receivers (broadcasts received completely within the step). latency: trigger's " +
       "send to each receipt. srv CPU = the server on CPU 0; lg = the load generators on CPU 1.",
   },
+  5: {
+    title: "Scenario 5: chat rooms",
+    columns: [
+      { h: "clients", v: (r) => r.clients, f: f0 },
+      { h: "messages/s", v: (r) => r.messagesPerS, f: f0 },
+      { h: "deliveries/s", v: (r) => r.deliveriesPerS, f: f0, ratio: true },
+      { h: "latency p50 ms", v: (r) => r.p50Ms, f: fms, ratio: true },
+      { h: "latency p99 ms", v: (r) => r.p99Ms, f: fms, ratio: true },
+      { h: "srv CPU %", v: (r) => r.serverCpuPct, f: f0 },
+      { h: "srv CPU s / 1M deliveries", v: (r) => r.cpuPer1MDeliveries, f: f2, ratio: true },
+      { h: "lg CPU %", v: (r) => r.loadgenCpuPct, f: f0 },
+    ],
+    legend: `Rooms of ${CHAT_ROOM_SIZE}; each client emits "chat" (${CHAT_PAYLOAD} bytes) at the rate, the server relays ` +
+      "it to the others of its room (socket.to(room).emit): 9 deliveries per message. latency: send to each " +
+      "receipt. srv CPU = the server on CPU 0; lg = the load generators on CPU 1.",
+  },
 };
+
+// Scenario 5: the lowest rate whose p99 passes 100 ms, and the highest whose p99 stays under it.
+const CHAT_P99_LIMIT_MS = 100;
+function chatLimits(rows) {
+  const passes = rows.find((r) => r.p99Ms != null && r.p99Ms > CHAT_P99_LIMIT_MS);
+  const ok = rows.filter((r) => r.p99Ms != null && r.p99Ms <= CHAT_P99_LIMIT_MS && !/behind/.test(r.note)).at(-1);
+  return { passes: passes ? passes.rate : null, sustained: ok ? ok.rate : null };
+}
 
 function mdTable(headers, rows) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
@@ -835,6 +915,15 @@ function printScenario(n, byServer) {
       const best = bestEchoRate(byServer[key].rows);
       out.push(`${SERVERS[key].label}: highest rate with RTT p99 <= ${P99_TARGET_MS} ms (and >= 90% of the offered ` +
         `rate delivered): ${best ? `${best.rate}/s per client (${f0(best.acksPerS)} acks/s)` : "none of the rates"}`);
+    }
+  }
+  if (n === 5) {
+    for (const key of Object.keys(byServer)) {
+      if (!byServer[key].rows) continue;
+      const l = chatLimits(byServer[key].rows);
+      out.push(`${SERVERS[key].label}: p99 first over ${CHAT_P99_LIMIT_MS} ms at ` +
+        `${l.passes != null ? `${l.passes}/s per client` : "none of the rates"}; highest rate with p99 <= ` +
+        `${CHAT_P99_LIMIT_MS} ms: ${l.sustained != null ? `${l.sustained}/s per client` : "none"}`);
     }
   }
   process.stdout.write(out.join("\n") + "\n");
@@ -880,6 +969,11 @@ function summary(results) {
   add("4 broadcast (highest rate): server CPU s per 1M deliveries", 4, last(() => true), (r) => r.cpuPer1MDeliveries, f2);
   add("4 broadcast (highest rate): deliveries/s", 4, last(() => true), (r) => r.deliveriesPerS, f0);
   add("4 broadcast (highest rate): first→last p99 ms", 4, last(() => true), (r) => r.f2lP99Ms, fms);
+  add("5 chat rooms (highest rate): server CPU s per 1M deliveries", 5, last(() => true), (r) => r.cpuPer1MDeliveries, f2);
+  add("5 chat rooms (highest rate): deliveries/s", 5, last(() => true), (r) => r.deliveriesPerS, f0);
+  add("5 chat rooms (highest rate): latency p99 ms", 5, last(() => true), (r) => r.p99Ms, fms);
+  add(`5 chat rooms: highest per-client rate with p99 <= ${CHAT_P99_LIMIT_MS} ms`, 5, (rows) => ({ rows }),
+    (x) => chatLimits(x.rows).sustained, f1);
   if (!lines.length) return;
   const rows = lines.map((l) => [l.label, l.f(l.ours), l.f(l.node), ratioText(l.ours, l.node)]);
   process.stdout.write(`\n### Summary (${results.mode})\n\n` + mdTable(["metric", "ours", "Node", "ours/Node"], rows) + "\n");
@@ -932,7 +1026,7 @@ function preflight(opts) {
 }
 
 const SCENARIOS = { 1: ["idle", scenarioIdle], 2: ["handshake", scenarioHandshake], 3: ["echo", scenarioEcho],
-  4: ["bcast", scenarioBcast] };
+  4: ["bcast", scenarioBcast], 5: ["chat", scenarioChat] };
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
@@ -947,11 +1041,6 @@ async function main() {
     `(ws ${results.machine.ws}, bufferutil ${results.machine.bufferutil}), node ${process.version}, ` +
     `server on CPU ${SERVER_CPU}, load generators on CPU ${LOADGEN_CPU}\n`);
   for (const n of opts.scenarios) {
-    if (n === 5) {
-      process.stdout.write("\nscenario 5 (chat rooms) needs rooms (issue 5): not run\n");
-      results.scenarios[5] = { skipped: "needs rooms (issue 5)" };
-      continue;
-    }
     const [name, fn] = SCENARIOS[n];
     results.scenarios[n] = {};
     for (const key of opts.servers) {

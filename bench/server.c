@@ -5,8 +5,11 @@
  *
  *   build/bench/bench_server [--host 127.0.0.1] [--port 3000]
  *
+ * - a CONNECT with auth {"room": name} joins that room.
  * - "echo" with an acknowledgement: the ack gets the same arguments back (socket.on("echo", (p, cb) => cb(p))).
- * - "bcast": io.emit("tick", ...the same arguments), to every socket of "/", the sender included.
+ * - "bcast" payload [room]: io.to(room).emit("tick", payload), or io.emit when no room is given (the sender
+ *   included when it is in the room).
+ * - "chat" payload: socket.to(its room).emit("chat", payload), to the others of its room.
  *
  * Prints "listening <port>" once listening (bench/run.mjs waits for it) and nothing per connection: output
  * would cost CPU that the benchmark measures. SIGTERM or SIGINT stops it with exit status 0.
@@ -55,15 +58,48 @@ static void on_bcast(sio_socket *s, const char *event, const sio_args *args, sio
     (void)s;
     (void)event;
     (void)ack;
+    const cJSON *payload = sio_args_get(args, 0);
+    const cJSON *room = sio_args_get(args, 1);
+    if (!payload)
+        return;
+    cJSON *out = cJSON_CreateArray();
+    if (!out || !cJSON_AddItemReferenceToArray(out, (cJSON *)payload)) {
+        cJSON_Delete(out);
+        return;
+    }
+    const char *rooms[1];
+    sio_bcast to = {.rooms = rooms, .nrooms = 0};
+    if (cJSON_IsString(room)) {
+        rooms[0] = room->valuestring;
+        to.nrooms = 1;
+    }
+    sio_broadcast(main_nsp, &to, "tick", out, NULL, 0);
+    cJSON_Delete(out);
+}
+
+static void on_chat(sio_socket *s, const char *event, const sio_args *args, sio_ack *ack, void *ud)
+{
+    (void)event;
+    (void)ack;
+    (void)ud;
+    const cJSON *room = cJSON_GetObjectItemCaseSensitive(sio_socket_auth(s), "room");
+    if (!cJSON_IsString(room))
+        return;
+    const char *rooms[1] = {room->valuestring};
+    sio_bcast to = {.rooms = rooms, .nrooms = 1};
     sio_attachment_ref bufs[MAX_ATTACHMENTS];
     size_t n = attachments_of(args, bufs);
-    sio_namespace_emit(main_nsp, "tick", sio_args_json(args), bufs, n);
+    sio_socket_broadcast(s, &to, "chat", sio_args_json(args), bufs, n);
 }
 
 static void on_connection(sio_socket *s, void *main_nsp)
 {
+    const cJSON *room = cJSON_GetObjectItemCaseSensitive(sio_socket_auth(s), "room");
+    if (cJSON_IsString(room))
+        sio_socket_join(s, room->valuestring);
     sio_socket_on(s, "echo", on_echo, NULL);
     sio_socket_on(s, "bcast", on_bcast, main_nsp);
+    sio_socket_on(s, "chat", on_chat, NULL);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *base)

@@ -3,8 +3,11 @@
 //
 //   node bench/server.mjs [--host 127.0.0.1] [--port 3000]
 //
+// - a CONNECT with auth {room} joins that room.
 // - "echo" with an acknowledgement: the ack gets the argument back.
-// - "bcast": io.emit("tick", payload), to every socket of "/", the sender included.
+// - "bcast" payload [room]: io.to(room).emit("tick", payload), or io.emit when no room is given (the sender
+//   included when it is in the room).
+// - "chat" payload: socket.to(its room).emit("chat", payload), to the others of its room.
 //
 // Prints "listening <port>" once listening (bench/run.mjs waits for it) and nothing per connection.
 // SIGTERM or SIGINT stops it with exit status 0.
@@ -54,11 +57,17 @@ const io = new Server(httpServer, {
 });
 
 io.on("connection", (socket) => {
+  const room = typeof socket.handshake.auth.room === "string" ? socket.handshake.auth.room : null;
+  if (room) socket.join(room);
   socket.on("echo", (p, cb) => {
     if (typeof cb === "function") cb(p);
   });
-  socket.on("bcast", (payload) => {
-    io.emit("tick", payload);
+  socket.on("bcast", (payload, to) => {
+    if (typeof to === "string") io.to(to).emit("tick", payload);
+    else io.emit("tick", payload);
+  });
+  socket.on("chat", (payload) => {
+    if (room) socket.to(room).emit("chat", payload);
   });
 });
 
