@@ -100,7 +100,7 @@ test-interop-san:
 	$(MAKE) SANITIZE=1 all
 	EIO_CONFORMANCE=build/san/conformance node --test --test-concurrency=4 test/interop/
 
-build/fuzz/%: test/fuzz/%.c $(wildcard engineio/*.c engineio/*.h socketio/*.c socketio/*.h)
+build/fuzz/%: test/fuzz/%.c $(wildcard engineio/*.c engineio/*.h socketio/*.c socketio/*.h rooms/*.c rooms/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined $(WARN) -o $@ $< \
 	  $(filter-out %.h,$(wordlist 2,999,$^)) $(LDLIBS)

@@ -15,14 +15,15 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "eio_private.h"
 
 /* Answers waiting to be written above which a connection stops reading further pipelined requests. */
 #define EIO_HTTP_OUTPUT_HIGH (256 * 1024)
-/* At most this much is read from a socket per readiness (into a per-thread scratch buffer). */
-#define EIO_READ_CHUNK (64 * 1024)
+/* At most this much is read from a socket per readiness (EIO_READ_CHUNK, eio_private.h: into the server's
+ * scratch buffer). */
 /* A peer that takes none of our output for this long, while we wait to close or to read again, is dropped. */
 #define EIO_WRITE_TIMEOUT_MS 10000
 /* After our last answer: how long, and how much, a peer's remaining input is read and dropped before closing. */
@@ -37,10 +38,10 @@ static void http_read(eio_conn *c);
  * connection holds its struct and nothing else (a bufferevent with its two evbuffers and two events is about
  * 1 KB per connection, kept for the connection's whole life).
  *
- * Reads go into a per-thread scratch buffer and are appended to c->in, which is freed as soon as the parsers
+ * Reads go into the home server's scratch buffer and are appended to c->in, which is freed as soon as the parsers
  * have consumed it. Writes are queued in c->out and the connection joins its home server's write list; the
  * list is written once per loop iteration (write_ev), so every frame queued for a socket meanwhile leaves in
- * one writev. EV_WRITE is armed only when the kernel did not take everything.
+ * one sendmsg. EV_WRITE is armed only when the kernel did not take everything.
  */
 static void conn_update_event(eio_conn *c, int force)
 {
@@ -279,14 +280,34 @@ static void conn_drained(eio_conn *c)
         c->rd = 1;
         eio__conn_set_read_timeout(c, c->srv->opts.keep_alive_timeout_ms);
         /* Writes never run inside this connection's own reading, so its requests can be read from here. */
-        if (!c->srv->freeing) {
+        if (!c->srv->freeing && !c->home->freeing) {
             http_read(c);
             conn_in_trim(c);
         }
     }
 }
 
-/* Writes c->out (one writev); called with c busy. */
+/* Writes what c->out holds with one sendmsg (MSG_NOSIGNAL: a peer gone never raises SIGPIPE); returns the
+ * bytes written or -1 with errno. */
+static ssize_t out_send(eio_conn *c)
+{
+    struct evbuffer_iovec v[64];
+    struct iovec iov[64];
+    int n = evbuffer_peek(c->out, -1, NULL, v, 64);
+    if (n > 64)
+        n = 64;
+    for (int i = 0; i < n; i++) {
+        iov[i].iov_base = v[i].iov_base;
+        iov[i].iov_len = v[i].iov_len;
+    }
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+    if (w > 0)
+        evbuffer_drain(c->out, (size_t)w);
+    return w;
+}
+
+/* Writes c->out (one sendmsg per 64 chunks); called with c busy. */
 static void conn_write(eio_conn *c)
 {
     if (c->dead)
@@ -297,7 +318,7 @@ static void conn_write(eio_conn *c)
         return;
     }
     while (evbuffer_get_length(c->out)) {
-        int n = evbuffer_write(c->out, c->fd);
+        ssize_t n = out_send(c);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 c->wblocked = 1;
@@ -326,8 +347,8 @@ static void conn_write(eio_conn *c)
 
 static void conn_read(eio_conn *c)
 {
-    static _Thread_local char scratch[EIO_READ_CHUNK];
-    ssize_t n = recv(c->fd, scratch, sizeof(scratch), 0);
+    char *scratch = c->home->scratch; /* one read buffer per server, not per connection */
+    ssize_t n = recv(c->fd, scratch, EIO_READ_CHUNK, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {

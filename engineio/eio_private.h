@@ -34,6 +34,7 @@ typedef struct eio_conn eio_conn;
 /* CLOSING: the last output is being written; LINGER: written and our side shut down, reading (and dropping)
  * what the peer still sends until it closes, so that closing with unread input (a refused upload) does not
  * reset the connection before the peer has read our answer. */
+#define EIO_READ_CHUNK (64 * 1024) /* at most this much is read from a socket per readiness */
 enum { EIO_CONN_HTTP = 0, EIO_CONN_WS = 1, EIO_CONN_CLOSING = 2, EIO_CONN_LINGER = 3 };
 
 struct eio_header {
@@ -134,7 +135,8 @@ struct eio_server {
     const struct timeval *ct_close;
     struct event *flush_ev;    /* runs the flush list once per loop iteration */
     eio_session *flush_list;
-    struct event *write_ev;    /* writes the write list once per loop iteration (one writev per connection) */
+    struct event *write_ev;    /* writes the write list once per loop iteration (one sendmsg per connection) */
+    char *scratch;             /* EIO_READ_CHUNK bytes: every read of the connections accepted here lands here */
     eio_conn *write_list;      /* connections accepted here with output queued in this iteration */
     eio_server *next;          /* requests outside our path go there (eio_server_chain) */
     eio_http_fallback_cb fallback;

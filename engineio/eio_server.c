@@ -93,7 +93,10 @@ eio_server *eio_server_new(struct event_base *base, const eio_options *opts, con
     srv->ct_close = common_timeout(base, o->close_timeout_ms);
     srv->flush_ev = event_new(base, -1, 0, flush_cb, srv);
     srv->write_ev = event_new(base, -1, 0, write_cb, srv);
-    if (!srv->ct_interval || !srv->ct_timeout || !srv->ct_close || !srv->flush_ev || !srv->write_ev) {
+    srv->scratch = malloc(EIO_READ_CHUNK);
+    if (!srv->ct_interval || !srv->ct_timeout || !srv->ct_close || !srv->flush_ev || !srv->write_ev ||
+        !srv->scratch) {
+        free(srv->scratch);
         if (srv->flush_ev)
             event_free(srv->flush_ev);
         if (srv->write_ev)
@@ -242,5 +245,6 @@ void eio_server_free(eio_server *srv)
     free(srv->table);
     event_free(srv->flush_ev);
     event_free(srv->write_ev);
+    free(srv->scratch);
     free(srv);
 }
