@@ -753,7 +753,7 @@ static void usage(void)
     fprintf(stderr, "usage: conformance [--port N] [--ping-interval MS] [--ping-timeout MS] [--upgrade-timeout MS]\n"
                     "  [--max-payload BYTES] [--transports polling,websocket] [--no-upgrades] [--cors-origin O]...\n"
                     "  [--cors-credentials] [--cookie] [--deny-query K=V] [--events] [--test-commands]\n"
-                    "  [--headers-timeout MS]\n");
+                    "  [--headers-timeout MS] [--max-queued BYTES]\n");
     exit(2);
 }
 
@@ -794,6 +794,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--max-payload") == 0) {
             NEED_VALUE();
             opts.max_http_buffer_size = (size_t)strtoull(v, NULL, 10);
+        } else if (strcmp(a, "--max-queued") == 0) {
+            NEED_VALUE();
+            opts.max_queued_bytes = (size_t)strtoull(v, NULL, 10);
         } else if (strcmp(a, "--transports") == 0) {
             NEED_VALUE();
             opts.allow_polling = strstr(v, "polling") != NULL;
