@@ -65,6 +65,8 @@ typedef struct sio_adapter_ops {
     int (*has)(void *ad, const sio_socket *s, const char *room);
     size_t (*socket_rooms)(void *ad, const sio_socket *s, const char **out, size_t cap);
     size_t (*room_size)(void *ad, const char *room);
+    /* The rooms of this server's sockets: up to cap names in out (valid until the rooms change), how many. */
+    size_t (*rooms)(void *ad, const char **out, size_t cap);
     /* This server's sockets selected by opts (NULL: all), each once, referenced (sio_socket_ref): the caller
      * unrefs each and frees the array. Returns the count or SIO_ENOMEM. */
     long (*select)(void *ad, const sio_bcast *opts, sio_socket ***out);

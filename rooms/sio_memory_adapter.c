@@ -84,6 +84,12 @@ static size_t mem_room_size(void *ad, const char *room)
     return sio_rooms_size(a->rooms, room);
 }
 
+static size_t mem_rooms(void *ad, const char **out, size_t cap)
+{
+    mem_adapter *a = ad;
+    return sio_rooms_list(a->rooms, out, cap);
+}
+
 static long mem_select(void *ad, const sio_bcast *opts, sio_socket ***out)
 {
     mem_adapter *a = ad;
@@ -247,6 +253,7 @@ const sio_adapter_ops sio_memory_adapter = {
     .has = mem_has,
     .socket_rooms = mem_socket_rooms,
     .room_size = mem_room_size,
+    .rooms = mem_rooms,
     .select = mem_select,
     .broadcast = mem_broadcast,
     .broadcast_with_ack = mem_broadcast_with_ack,

@@ -266,6 +266,16 @@ size_t sio_rooms_count(const sio_rooms *r)
     return r->nrooms;
 }
 
+size_t sio_rooms_list(const sio_rooms *r, const char **out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->table_size; i++)
+        for (const struct sio_room *room = r->table[i]; room; room = room->hnext, k++)
+            if (k < cap)
+                out[k] = room->name;
+    return k;
+}
+
 long sio_rooms_select(sio_rooms *r, const char *const *rooms, size_t nrooms, const char *const *except,
                       size_t nexcept, sio_rooms_member ***out)
 {

@@ -52,6 +52,9 @@ int sio_rooms_has(const sio_rooms *r, const sio_rooms_member *m, const char *roo
 size_t sio_rooms_of(const sio_rooms_member *m, const char **out, size_t cap);
 size_t sio_rooms_size(const sio_rooms *r, const char *room); /* members of room; 0 when it does not exist */
 size_t sio_rooms_count(const sio_rooms *r);                   /* rooms that exist */
+/* Stores up to cap room names (in no particular order) in out; returns how many rooms exist. The names stay
+ * valid until those rooms are deleted. */
+size_t sio_rooms_list(const sio_rooms *r, const char **out, size_t cap);
 
 /*
  * The members selected by rooms[0..nrooms) (every member when nrooms is 0) minus those in any of

@@ -135,6 +135,11 @@ size_t sio_namespace_room_size(const sio_namespace *nsp, const char *room)
     return room && nsp->ad_ops ? nsp->ad_ops->room_size(nsp->ad, room) : 0;
 }
 
+size_t sio_namespace_rooms(const sio_namespace *nsp, const char **out, size_t cap)
+{
+    return nsp->ad_ops && nsp->ad_ops->rooms ? nsp->ad_ops->rooms(nsp->ad, out, cap) : 0;
+}
+
 void sio_socket_set_json(sio_socket *s, cJSON *data)
 {
     cJSON_Delete(s->json);
@@ -294,11 +299,42 @@ int sio_socket_broadcast(sio_socket *s, const sio_bcast *to, const char *event, 
     return rc;
 }
 
+/* --- work finished later, listed in the server --- */
+
+static void pending_add(sio_server *srv, struct sio_pending_op *op, void (*cancel)(struct sio_pending_op *))
+{
+    op->cancel = cancel;
+    op->prev = NULL;
+    op->next = srv->pending;
+    if (srv->pending)
+        srv->pending->prev = op;
+    srv->pending = op;
+}
+
+static void pending_remove(sio_server *srv, struct sio_pending_op *op)
+{
+    if (op->prev)
+        op->prev->next = op->next;
+    else if (srv->pending == op)
+        srv->pending = op->next;
+    if (op->next)
+        op->next->prev = op->prev;
+    op->prev = op->next = NULL;
+}
+
+void sio__server_cancel_pending(sio_server *srv)
+{
+    while (srv->pending)
+        srv->pending->cancel(srv->pending); /* removes itself */
+}
+
 /* --- broadcasts with acknowledgements --- */
 
 /* Collects the answers of a broadcast with acks: done when every server reported its client count and that
  * many answers came, or at the timeout. Referenced by each socket's pending ack and by its timer. */
 struct bcast_ack {
+    struct sio_pending_op op; /* first: the server's list */
+    sio_server *srv;
     int refs;
     int done;
     sio_bcast_ack_cb cb;
@@ -325,7 +361,18 @@ static void collector_finish(struct bcast_ack *b, int err)
     if (b->done)
         return;
     b->done = 1;
+    pending_remove(b->srv, &b->op);
     b->cb(err, b->responses, b->ud);
+}
+
+/* The server is being freed: answer now, and drop the timer's reference (the sockets' pending acks drop
+ * theirs as the sockets close). */
+static void collector_cancel(struct sio_pending_op *op)
+{
+    struct bcast_ack *b = (struct bcast_ack *)op;
+    event_del(b->timer);
+    collector_finish(b, SIO_EDISCONNECTED);
+    collector_unref(b);
 }
 
 static void collector_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -398,6 +445,7 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
     if (!b)
         return SIO_ENOMEM;
     b->refs = 1; /* the timer's */
+    b->srv = nsp->srv;
     b->cb = cb;
     b->ud = user_data;
     b->expected_servers = -1;
@@ -415,6 +463,7 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
         return rc;
     }
     e.collector = b;
+    pending_add(nsp->srv, &b->op, collector_cancel);
     b->refs++; /* ours, during the calls below */
     rc = nsp->ad_ops->broadcast_with_ack(nsp->ad, &e, to, collector_client_count, b);
     if (rc == 0)
@@ -422,6 +471,7 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
     encoded_release(&e);
     if (rc < 0) {
         b->done = 1; /* never reported: the caller got the error */
+        pending_remove(nsp->srv, &b->op);
         event_del(b->timer);
         b->refs--; /* the timer's (ours is still held) */
     }
@@ -468,12 +518,22 @@ static void bcast_copy_free(struct bcast_copy *c)
 }
 
 struct fetch_job {
+    struct sio_pending_op op; /* first: the server's list */
+    struct event *ev;
     sio_namespace *nsp;
     struct bcast_copy to;
     int has_to;
     sio_fetch_cb cb;
     void *ud;
 };
+
+static void fetch_job_free(struct fetch_job *j)
+{
+    pending_remove(j->nsp->srv, &j->op);
+    event_free(j->ev);
+    bcast_copy_free(&j->to);
+    free(j);
+}
 
 static void fetch_run(evutil_socket_t fd, short what, void *arg)
 {
@@ -482,13 +542,20 @@ static void fetch_run(evutil_socket_t fd, short what, void *arg)
     (void)what;
     sio__depth++;
     sio_namespace *nsp = j->nsp;
+    pending_remove(nsp->srv, &j->op); /* running: the server cannot be freed under us (sio__depth) */
     int rc = nsp->ad_ops ? nsp->ad_ops->fetch_sockets(nsp->ad, j->has_to ? &j->to.b : NULL, j->cb, j->ud)
                          : SIO_EINVAL;
     if (rc < 0)
         j->cb(rc, NULL, 0, j->ud);
-    bcast_copy_free(&j->to);
-    free(j);
+    fetch_job_free(j);
     sio__depth--;
+}
+
+static void fetch_cancel(struct sio_pending_op *op)
+{
+    struct fetch_job *j = (struct fetch_job *)op;
+    j->cb(SIO_EDISCONNECTED, NULL, 0, j->ud);
+    fetch_job_free(j);
 }
 
 int sio_fetch_sockets(sio_namespace *nsp, const sio_bcast *to, sio_fetch_cb cb, void *user_data)
@@ -503,11 +570,15 @@ int sio_fetch_sockets(sio_namespace *nsp, const sio_bcast *to, sio_fetch_cb cb, 
     j->ud = user_data;
     j->has_to = to != NULL;
     struct timeval zero = {0, 0};
-    if (bcast_copy(&j->to, to) < 0 || event_base_once(nsp->srv->base, -1, EV_TIMEOUT, fetch_run, j, &zero) < 0) {
+    j->ev = evtimer_new(nsp->srv->base, fetch_run, j);
+    if (!j->ev || bcast_copy(&j->to, to) < 0 || evtimer_add(j->ev, &zero) < 0) {
+        if (j->ev)
+            event_free(j->ev);
         bcast_copy_free(&j->to);
         free(j);
         return SIO_ENOMEM;
     }
+    pending_add(nsp->srv, &j->op, fetch_cancel);
     return 0;
 }
 

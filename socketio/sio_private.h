@@ -110,8 +110,16 @@ struct sio_client {
     int busy;                  /* calls that use the client are on the stack (sio__client_hold) */
 };
 
+/* Work finished in a later loop iteration (a fetchSockets answer, a broadcast waiting for acks): listed in the
+ * server so that sio_server_free can end it (cancel answers its callback with SIO_EDISCONNECTED). */
+struct sio_pending_op {
+    struct sio_pending_op *prev, *next;
+    void (*cancel)(struct sio_pending_op *op);
+};
+
 struct sio_server {
     struct event_base *base;
+    struct sio_pending_op *pending; /* see struct sio_pending_op */
     sio_options opts;
     eio_server *eio;
     sio_namespace *nsps;       /* static namespaces and dynamic children */
@@ -138,6 +146,7 @@ int sio__emit_packet(sio_socket *s, const char *event, const cJSON *args, const 
 int sio__namespace_adapter_init(sio_namespace *nsp); /* creates nsp's adapter with the server's ops */
 void sio__namespace_adapter_free(sio_namespace *nsp);
 void sio__socket_rooms_leave_all(sio_socket *s);    /* the socket leaves every room (disconnection) */
+void sio__server_cancel_pending(sio_server *srv);   /* sio_server_free: ends fetches and acks still waiting */
 int sio__socket_join_own_room(sio_socket *s);      /* joins the room named by its id (connection) */
 
 /* sio_server.c */

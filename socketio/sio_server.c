@@ -535,6 +535,7 @@ void sio_server_free(sio_server *srv)
         return;
     }
     srv->freeing = 1;
+    sio__server_cancel_pending(srv);
     /* Sockets first, with the reference's reason, then the connections. */
     for (sio_namespace *n = srv->nsps; n; n = n->next)
         while (n->sockets) {

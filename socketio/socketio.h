@@ -210,6 +210,9 @@ int sio_socket_in(const sio_socket *s, const char *room);
 size_t sio_socket_rooms(const sio_socket *s, const char **out, size_t cap);
 /* How many sockets of the namespace are in `room` on this server (0 when the room does not exist). */
 size_t sio_namespace_room_size(const sio_namespace *nsp, const char *room);
+/* The rooms of the namespace on this server (nsp.adapter.rooms.keys()), sockets' own rooms included: up to cap
+ * names in out (valid until rooms change); returns how many there are. */
+size_t sio_namespace_rooms(const sio_namespace *nsp, const char **out, size_t cap);
 
 /* Room lifecycle (the adapter's create-room, delete-room, join-room, leave-room events). sid is NULL for
  * create and delete. At most one callback per kind and namespace; NULL removes it. */
@@ -250,7 +253,7 @@ int sio_socket_broadcast(sio_socket *s, const sio_bcast *to, const char *event, 
                          const sio_attachment_ref *bufs, size_t nbufs);
 
 /* The outcome of a broadcast with acknowledgements: err 0 when every selected client answered in time, or
- * SIO_ETIMEOUT; responses is an array of the first argument of each answer received (in arrival order),
+ * SIO_ETIMEOUT (SIO_EDISCONNECTED when the server is freed first); responses is an array of the first argument of each answer received (in arrival order),
  * borrowed for the call. Called exactly once (not before sio_broadcast_with_ack returns). */
 typedef void (*sio_bcast_ack_cb)(int err, const cJSON *responses, void *user_data);
 /* io.to(...).timeout(ms).emit(event, ...args, cb). timeout_ms must be > 0. */
@@ -269,7 +272,8 @@ typedef struct sio_socket_info {
     const cJSON *data;        /* socket.data (sio_socket_set_json), or NULL */
     sio_socket *local;        /* the socket when it is on this server, else NULL */
 } sio_socket_info;
-/* err is 0, or SIO_ETIMEOUT when some servers did not answer (the sockets of those that did are given). */
+/* err is 0, or SIO_ETIMEOUT when some servers did not answer (the sockets of those that did are given), or
+ * SIO_EDISCONNECTED (no sockets) when the server is freed before the answer. */
 typedef void (*sio_fetch_cb)(int err, const sio_socket_info *sockets, size_t n, void *user_data);
 /* fetchSockets: cb gets every selected socket (not before sio_fetch_sockets returns). */
 int sio_fetch_sockets(sio_namespace *nsp, const sio_bcast *to, sio_fetch_cb cb, void *user_data);

@@ -523,6 +523,38 @@ static void test_has_size_count(void **state)
     fixture_cleanup(&f);
 }
 
+/* sio_rooms_list gives every existing room once (any order), the full count past cap, nothing past cap. */
+static void test_list_rooms(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, 3, 1);
+    const char *out[8];
+    UT_UEQ(sio_rooms_list(f.r, out, 8), 0);
+    UT_EQ(sio_rooms_add(f.r, mb(&f, 0), "a"), 1);
+    UT_EQ(sio_rooms_add(f.r, mb(&f, 1), "a"), 1);
+    UT_EQ(sio_rooms_add(f.r, mb(&f, 1), "b"), 1);
+    UT_EQ(sio_rooms_add(f.r, mb(&f, 2), "c"), 1);
+    for (int i = 0; i < 8; i++)
+        out[i] = NULL;
+    UT_UEQ(sio_rooms_list(f.r, out, 8), 3);
+    int seen_a = 0, seen_b = 0, seen_c = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_non_null(out[i]);
+        seen_a += strcmp(out[i], "a") == 0;
+        seen_b += strcmp(out[i], "b") == 0;
+        seen_c += strcmp(out[i], "c") == 0;
+    }
+    UT_TRUE(seen_a == 1 && seen_b == 1 && seen_c == 1);
+    UT_TRUE(out[3] == NULL);
+    out[1] = NULL;
+    UT_UEQ(sio_rooms_list(f.r, out, 1), 3); /* the count, with only out[0] written */
+    UT_TRUE(out[1] == NULL);
+    UT_EQ(sio_rooms_del(f.r, mb(&f, 2), "c"), 1);
+    UT_UEQ(sio_rooms_list(f.r, out, 8), 2);
+    fixture_cleanup(&f);
+}
+
 /* Room names are copied; names that share a prefix, the empty name and long names are distinct rooms. */
 static void test_room_names(void **state)
 {
@@ -1198,6 +1230,7 @@ int main(void)
         UT_TEST(test_leave_all),
         UT_TEST(test_rooms_of_in_joining_order),
         UT_TEST(test_has_size_count),
+        UT_TEST(test_list_rooms),
         UT_TEST(test_room_names),
         UT_TEST(test_empty_room_is_deleted_and_recreated),
         UT_TEST(test_hooks_join_and_leave),
