@@ -77,7 +77,7 @@ const FULL = {
   handshake: { rates: [1000, 2000, 4000, 8000], stepS: 10 },
   echo: { clients: 1000, rates: [10, 20, 50, 100], stepS: 15 },
   bcast: { clients: 10000, rates: [1, 5, 10, 20, 50], stepS: 15 },
-  chat: { clients: 19800, rates: [0.5, 1, 2, 4, 8], stepS: 15 }, // 0.5/s: one message every 2 s
+  chat: { clients: 19800, rates: [0.125, 0.25, 0.5, 1, 2, 4, 8], stepS: 15 }, // 0.5/s: one message every 2 s
 };
 
 // ---------------------------------------------------------------------------------------------------------
