@@ -291,9 +291,24 @@ static int ws_add(eio_conn *c, int type, int binary, const uint8_t *data, size_t
     return eio__ws_send(c, EIO_WS_TEXT, &t, 1, data, len) < 0 ? EIO_ENOMEM : 0;
 }
 
+/* After queueing (rc its outcome, queued the bytes now waiting): past max_queued_bytes the session closes with
+ * "transport error". Closing here would run on_close inside the caller's send: the session stops taking sends
+ * now and is closed from the flush event, outside any caller. */
+static int after_queue(eio_session *s, int rc, size_t queued)
+{
+    if (rc == 0 && queued > s->srv->opts.max_queued_bytes) {
+        eio__log(EIO_LOG_WARN, "session %s: %zu bytes queued, over max_queued_bytes: closing", s->id, queued);
+        if (eio_sm_close(&s->sm, EIO_REASON_TRANSPORT_ERROR)) {
+            s->close_deferred = 1;
+            schedule_flush(s);
+        }
+        return EIO_EQUEUE;
+    }
+    return rc;
+}
+
 int eio__session_send(eio_session *s, int type, int binary, const uint8_t *data, size_t len)
 {
-    eio_server *srv = s->srv;
     int rc;
     size_t queued;
     if (s->sm.transport == EIO_SM_WEBSOCKET) {
@@ -307,17 +322,7 @@ int eio__session_send(eio_session *s, int type, int binary, const uint8_t *data,
         if (rc == 0 && s->get)
             schedule_flush(s);
     }
-    if (rc == 0 && queued > srv->opts.max_queued_bytes) {
-        /* Closing here would run on_close inside the caller's send: the session stops taking sends now and is
-         * closed from the flush event, outside any caller. */
-        eio__log(EIO_LOG_WARN, "session %s: %zu bytes queued, over max_queued_bytes: closing", s->id, queued);
-        if (eio_sm_close(&s->sm, EIO_REASON_TRANSPORT_ERROR)) {
-            s->close_deferred = 1;
-            schedule_flush(s);
-        }
-        return EIO_EQUEUE;
-    }
-    return rc;
+    return after_queue(s, rc, queued);
 }
 
 void eio__session_poll_get(eio_session *s, eio_conn *c)
@@ -737,15 +742,7 @@ int eio_session_send_msg(eio_session *s, eio_msg *m, unsigned flags)
         if (rc == 0 && s->get)
             schedule_flush(s);
     }
-    if (rc == 0 && queued > srv->opts.max_queued_bytes) {
-        eio__log(EIO_LOG_WARN, "session %s: %zu bytes queued, over max_queued_bytes: closing", s->id, queued);
-        if (eio_sm_close(&s->sm, EIO_REASON_TRANSPORT_ERROR)) {
-            s->close_deferred = 1;
-            schedule_flush(s);
-        }
-        return EIO_EQUEUE;
-    }
-    return rc;
+    return after_queue(s, rc, queued);
 }
 
 int eio_session_send_text(eio_session *s, const char *data, size_t len)

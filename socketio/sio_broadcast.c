@@ -165,21 +165,10 @@ static int encode(sio_encoded *e, sio_namespace *nsp, const char *event, const c
                   const sio_attachment_ref *bufs, size_t nbufs, int64_t id)
 {
     memset(e, 0, sizeof(*e));
-    if (!event || sio_event_name_reserved(event) || (args && !cJSON_IsArray(args)) || nbufs > SIO_MAX_ATTACHMENTS)
-        return SIO_EINVAL;
-    cJSON *data = cJSON_CreateArray();
-    cJSON *name = cJSON_CreateString(event);
-    if (!data || !name) {
-        cJSON_Delete(data);
-        cJSON_Delete(name);
-        return SIO_ENOMEM;
-    }
-    cJSON_AddItemToArray(data, name);
-    for (const cJSON *a = args ? args->child : NULL; a; a = a->next)
-        if (!cJSON_AddItemReferenceToArray(data, (cJSON *)a)) {
-            cJSON_Delete(data);
-            return SIO_ENOMEM;
-        }
+    cJSON *data;
+    int rc = sio__event_data(event, args, nbufs, &data);
+    if (rc < 0)
+        return rc;
     sio_packet p = {.type = nbufs ? SIO_PACKET_BINARY_EVENT : SIO_PACKET_EVENT,
                     .nsp = nsp->name,
                     .id = id,

@@ -137,6 +137,9 @@ sio_socket *sio__socket_new(sio_client *c, sio_namespace *nsp, cJSON *auth);
 void sio__socket_close(sio_socket *s, const char *reason, int send_packet);
 void sio__socket_on_packet(sio_socket *s, sio_packet *p);
 int sio__send_packet(sio_client *c, const sio_packet *p, const sio_attachment_ref *bufs, size_t nbufs);
+/* The data of an event packet, [event, ...args] with references to args' items (*out: free with cJSON_Delete).
+ * Returns 0, SIO_EINVAL (reserved or missing name, args not an array, too many attachments) or SIO_ENOMEM. */
+int sio__event_data(const char *event, const cJSON *args, size_t nbufs, cJSON **out);
 /* Registers an expected acknowledgement `id` on s, answered through cb (no timer). */
 int sio__socket_expect_ack(sio_socket *s, int64_t id, sio_ack_cb cb, void *ud);
 int sio__emit_packet(sio_socket *s, const char *event, const cJSON *args, const sio_attachment_ref *bufs,

@@ -124,13 +124,11 @@ int sio__send_packet(sio_client *c, const sio_packet *p, const sio_attachment_re
  * The packet's data is [event, ...args]: a new array holding the name and references to args' items, so that
  * nothing of the caller's arguments is copied before encoding.
  */
-int sio__emit_packet(sio_socket *s, const char *event, const cJSON *args, const sio_attachment_ref *bufs,
-                     size_t nbufs, int64_t id)
+int sio__event_data(const char *event, const cJSON *args, size_t nbufs, cJSON **out)
 {
+    *out = NULL;
     if (!event || sio_event_name_reserved(event) || (args && !cJSON_IsArray(args)) || nbufs > SIO_MAX_ATTACHMENTS)
         return SIO_EINVAL;
-    if (!s->connected || !s->client)
-        return SIO_EDISCONNECTED;
     cJSON *data = cJSON_CreateArray();
     cJSON *name = cJSON_CreateString(event);
     if (!data || !name) {
@@ -144,6 +142,23 @@ int sio__emit_packet(sio_socket *s, const char *event, const cJSON *args, const 
             cJSON_Delete(data);
             return SIO_ENOMEM;
         }
+    *out = data;
+    return 0;
+}
+
+int sio__emit_packet(sio_socket *s, const char *event, const cJSON *args, const sio_attachment_ref *bufs,
+                     size_t nbufs, int64_t id)
+{
+    cJSON *data;
+    int rc0 = sio__event_data(event, args, nbufs, &data);
+    if (rc0 == SIO_EINVAL)
+        return rc0;
+    if (!s->connected || !s->client) {
+        cJSON_Delete(data);
+        return SIO_EDISCONNECTED;
+    }
+    if (rc0 < 0)
+        return rc0;
     sio_packet p = {.type = nbufs ? SIO_PACKET_BINARY_EVENT : SIO_PACKET_EVENT,
                     .nsp = s->nsp->name,
                     .id = id,
