@@ -413,12 +413,16 @@ static void finish_upgrade(eio_session *s)
     }
     /* What waited for polling leaves on the WebSocket, in order. */
     if (s->pollq) {
+        /* Copied out first: the payload is decoded in place, and its pieces may be shared messages (eio_msg). */
         size_t len = evbuffer_get_length(s->pollq);
-        uint8_t *buf = evbuffer_pullup(s->pollq, -1);
-        size_t pos = 0;
-        eio_packet pkt;
-        while (len && eio_payload_next(buf, len, &pos, &pkt) > 0)
-            ws_add(ws, pkt.type, pkt.binary, pkt.data, pkt.len);
+        uint8_t *buf = len ? malloc(len) : NULL;
+        if (buf && evbuffer_remove(s->pollq, buf, len) == (int)len) {
+            size_t pos = 0;
+            eio_packet pkt;
+            while (eio_payload_next(buf, len, &pos, &pkt) > 0)
+                ws_add(ws, pkt.type, pkt.binary, pkt.data, pkt.len);
+        }
+        free(buf);
         evbuffer_free(s->pollq);
         s->pollq = NULL;
     }
@@ -627,14 +631,18 @@ void *eio_session_user_data(const eio_session *s)
 /* --- messages shared by many sessions --- */
 
 #define EIO_MSG_HDR_ROOM 10 /* the longest WebSocket frame header a server writes */
+/* Below this, a queued message is copied rather than referenced: libevent gives each referenced piece a chain
+ * of its own (about 1 KiB of heap), so sharing only pays for larger messages. Either way the bytes are built
+ * once per message. */
+#define EIO_MSG_SHARE_MIN 1024
 
 struct eio_msg {
     int refs;
     uint8_t binary;
     uint8_t hdr_len;
     size_t len;     /* the message's data */
-    char *poll;     /* binary: "b" + base64, built by the first polling send; text: NULL */
-    size_t poll_len;
+    char *poll;     /* "\x1e" + the polling piece ("4" + text, or "b" + base64), built by the first polling send */
+    size_t poll_len; /* with the separator */
     uint8_t buf[];  /* [unused][WebSocket header]['4' when text][data]: the header ends at EIO_MSG_HDR_ROOM */
 };
 
@@ -675,13 +683,39 @@ static void msg_chain_done(const void *data, size_t len, void *arg)
     eio_msg_unref(arg);
 }
 
-/* Adds a reference to bytes of m to buf (the chain holds a reference to m until it is written). */
+/* Adds bytes of m to buf: a reference (the chain holds m until written) for large ones, a copy for small. */
 static int msg_add(struct evbuffer *buf, eio_msg *m, const void *data, size_t len)
 {
+    if (len < EIO_MSG_SHARE_MIN)
+        return evbuffer_add(buf, data, len);
     if (evbuffer_add_reference(buf, data, len, msg_chain_done, m) < 0)
         return -1;
     m->refs++;
     return 0;
+}
+
+/* The polling piece with its separator in front: "\x1e4..." or "\x1eb<base64>", built once. */
+static int msg_poll_piece(eio_msg *m)
+{
+    if (m->poll)
+        return 0;
+    size_t n = m->binary ? eio_base64_encoded_len(m->len) : m->len;
+    if (!(m->poll = malloc(n + 2)))
+        return -1;
+    m->poll[0] = 0x1e;
+    if (m->binary) {
+        m->poll[1] = 'b';
+        m->poll_len = 2 + eio_base64_encode(m->buf + EIO_MSG_HDR_ROOM, m->len, m->poll + 2);
+    } else {
+        memcpy(m->poll + 1, m->buf + EIO_MSG_HDR_ROOM, m->len + 1); /* '4' + text */
+        m->poll_len = m->len + 2;
+    }
+    return 0;
+}
+
+int eio_session_can_take(const eio_session *s, size_t bytes)
+{
+    return eio_session_writable(s) && eio_session_queued(s) + bytes <= s->srv->opts.max_queued_bytes;
 }
 
 int eio_session_writable(const eio_session *s)
@@ -704,9 +738,7 @@ int eio_session_send_msg(eio_session *s, eio_msg *m, unsigned flags)
 {
     if (!s || s->sm.state != EIO_SM_OPEN || !s->srv)
         return EIO_ECLOSED;
-    eio_server *srv = s->srv;
-    if ((flags & EIO_SEND_VOLATILE) &&
-        (!eio_session_writable(s) || eio_session_queued(s) + m->len + 16 > srv->opts.max_queued_bytes))
+    if ((flags & EIO_SEND_VOLATILE) && !eio_session_can_take(s, m->len + 16))
         return EIO_EDROPPED;
     int rc = 0;
     size_t queued;
@@ -720,23 +752,12 @@ int eio_session_send_msg(eio_session *s, eio_msg *m, unsigned flags)
             rc = EIO_ENOMEM;
         queued = eio__conn_queued(c);
     } else {
-        const void *piece = m->buf + EIO_MSG_HDR_ROOM;
-        size_t plen = m->len + 1;
-        if (m->binary) {
-            if (!m->poll) {
-                size_t n = eio_base64_encoded_len(m->len);
-                if (!(m->poll = malloc(n + 1)))
-                    return EIO_ENOMEM;
-                m->poll[0] = 'b';
-                m->poll_len = 1 + eio_base64_encode(m->buf + EIO_MSG_HDR_ROOM, m->len, m->poll + 1);
-            }
-            piece = m->poll;
-            plen = m->poll_len;
-        }
+        if (msg_poll_piece(m) < 0)
+            return EIO_ENOMEM;
         if (!s->pollq && !(s->pollq = evbuffer_new()))
             return EIO_ENOMEM;
-        if ((evbuffer_get_length(s->pollq) && evbuffer_add(s->pollq, "\x1e", 1) < 0) ||
-            msg_add(s->pollq, m, piece, plen) < 0)
+        size_t skip = evbuffer_get_length(s->pollq) ? 0 : 1; /* the separator only between packets */
+        if (msg_add(s->pollq, m, m->poll + skip, m->poll_len - skip) < 0)
             rc = EIO_ENOMEM;
         queued = evbuffer_get_length(s->pollq);
         if (rc == 0 && s->get)

@@ -163,8 +163,9 @@ int eio_session_send_binary(eio_session *s, const uint8_t *data, size_t len);
 
 /*
  * A message encoded once for many sessions (a broadcast): its WebSocket frame and its polling payload piece
- * are built once and shared by reference count; a send adds a reference, not a copy. The data is copied by
- * eio_msg_new; the message is freed when the creator's reference and every queued send are gone.
+ * are built once; a send of a message of 1 KiB or more adds a reference to those bytes (reference counted),
+ * a smaller one copies them (cheaper than a libevent chain of its own). The data is copied by eio_msg_new; the
+ * message is freed when the creator's reference and every queued send are gone.
  */
 typedef struct eio_msg eio_msg;
 eio_msg *eio_msg_new(int binary, const void *data, size_t len); /* NULL on out of memory */
@@ -180,6 +181,8 @@ int eio_session_send_msg(eio_session *s, eio_msg *m, unsigned flags);
 int eio_session_writable(const eio_session *s);
 /* Bytes queued for the session and not yet written. */
 size_t eio_session_queued(const eio_session *s);
+/* 1 when the session is writable and `bytes` more would stay within max_queued_bytes (the volatile test). */
+int eio_session_can_take(const eio_session *s, size_t bytes);
 
 /* Closes the session after what is queued has been written; on_close gets "forced close". Closing twice
  * is harmless. */

@@ -160,7 +160,7 @@ static int mem_server_count(void *ad, void (*cb)(size_t n, void *arg), void *arg
     return 0;
 }
 
-/* fetchSockets: the infos are built from the sockets themselves, so they are current when given. */
+/* fetchSockets: copies (room names, data, handshake), so that the callback may change the sockets freely. */
 static int mem_fetch_sockets(void *ad, const sio_bcast *opts, sio_fetch_cb cb, void *user_data)
 {
     sio_socket **v;
@@ -168,7 +168,7 @@ static int mem_fetch_sockets(void *ad, const sio_bcast *opts, sio_fetch_cb cb, v
     if (n < 0)
         return (int)n;
     sio_socket_info *infos = n ? calloc((size_t)n, sizeof(*infos)) : NULL;
-    const char ***rooms = n ? calloc((size_t)n, sizeof(*rooms)) : NULL;
+    char ***rooms = n ? calloc((size_t)n, sizeof(*rooms)) : NULL;
     if (n && (!infos || !rooms)) {
         free(infos);
         free(rooms);
@@ -179,23 +179,34 @@ static int mem_fetch_sockets(void *ad, const sio_bcast *opts, sio_fetch_cb cb, v
     for (long i = 0; i < n && rc == 0; i++) {
         sio_socket *s = v[i];
         size_t nr = mem_socket_rooms(ad, s, NULL, 0);
-        rooms[i] = malloc((nr ? nr : 1) * sizeof(char *));
+        const char **names = malloc((nr ? nr : 1) * sizeof(char *));
+        rooms[i] = calloc(nr ? nr : 1, sizeof(char *));
         infos[i].handshake = sio_socket_handshake_json(s);
-        if (!rooms[i] || !infos[i].handshake) {
+        const cJSON *data = sio_socket_json(s);
+        infos[i].data = data ? cJSON_Duplicate(data, 1) : NULL;
+        if (!names || !rooms[i] || !infos[i].handshake || (data && !infos[i].data)) {
+            free(names);
             rc = SIO_ENOMEM;
             break;
         }
-        infos[i].nrooms = mem_socket_rooms(ad, s, rooms[i], nr);
-        infos[i].rooms = rooms[i];
+        mem_socket_rooms(ad, s, names, nr);
+        infos[i].nrooms = nr;
+        for (size_t k = 0; k < nr; k++)
+            if (!(rooms[i][k] = strdup(names[k])))
+                rc = SIO_ENOMEM;
+        free(names);
+        infos[i].rooms = (const char *const *)rooms[i];
         infos[i].id = sio_socket_id(s);
-        infos[i].data = sio_socket_json(s);
         infos[i].local = s;
     }
     if (rc == 0)
         cb(0, infos, (size_t)n, user_data);
     for (long i = 0; i < n; i++) {
+        for (size_t k = 0; rooms[i] && k < infos[i].nrooms; k++)
+            free(rooms[i][k]);
         free(rooms[i]);
         cJSON_Delete((cJSON *)infos[i].handshake);
+        cJSON_Delete((cJSON *)infos[i].data);
     }
     free(rooms);
     free(infos);

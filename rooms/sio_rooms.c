@@ -13,6 +13,8 @@ struct sio_room {
     struct sio_rooms_node *first, *last; /* members in joining order */
     size_t size;
     uint32_t hash;
+    uint16_t busy;                       /* hooks running with this record: it is freed after them */
+    uint8_t unlinked;                    /* deleted (out of the table), freed when busy drops to 0 */
     char name[];
 };
 
@@ -129,33 +131,49 @@ int sio_rooms_has(const sio_rooms *r, const sio_rooms_member *m, const char *roo
     return 0;
 }
 
+static int member_listed(const sio_rooms *r, const sio_rooms_member *m)
+{
+    return m->prev != NULL || r->first == m;
+}
+
+static void room_release(struct sio_room *room)
+{
+    if (--room->busy == 0 && room->unlinked)
+        free(room);
+}
+
 int sio_rooms_add(sio_rooms *r, sio_rooms_member *m, const char *name)
 {
     if (sio_rooms_has(r, m, name))
         return 0;
     uint32_t h = hash_name(name);
     struct sio_room *room = room_find(r, name, h);
-    int created = 0;
     struct sio_rooms_node *n = malloc(sizeof(*n));
     if (!n)
         return -1;
     if (!room) {
         size_t len = strlen(name);
-        room = malloc(sizeof(*room) + len + 1);
+        room = calloc(1, sizeof(*room) + len + 1);
         if (!room) {
             free(n);
             return -1;
         }
         memcpy(room->name, name, len + 1);
         room->hash = h;
-        room->first = room->last = NULL;
-        room->size = 0;
         if (r->nrooms >= r->table_size)
             table_grow(r);
         room->hnext = r->table[h & (r->table_size - 1)];
         r->table[h & (r->table_size - 1)] = room;
         r->nrooms++;
-        created = 1;
+        /* create-room before the member is in it, as the reference */
+        room->busy++;
+        hook(r, SIO_ROOMS_CREATE, room->name, NULL);
+        int gone = room->unlinked;
+        room_release(room);
+        if (gone || sio_rooms_has(r, m, name)) { /* the hook deleted the room, or joined m itself */
+            free(n);
+            return gone ? sio_rooms_add(r, m, name) : 0;
+        }
     }
     n->room = room;
     n->m = m;
@@ -173,7 +191,8 @@ int sio_rooms_add(sio_rooms *r, sio_rooms_member *m, const char *name)
     else
         m->first = n;
     m->last = n;
-    if (m->count++ == 0) { /* a new member of the index */
+    m->count++;
+    if (!member_listed(r, m)) { /* a new member of the index: listed until del_all, as the reference's sids */
         m->mark = 0;
         m->next = NULL;
         m->prev = r->last;
@@ -183,13 +202,14 @@ int sio_rooms_add(sio_rooms *r, sio_rooms_member *m, const char *name)
             r->first = m;
         r->last = m;
     }
-    if (created)
-        hook(r, SIO_ROOMS_CREATE, room->name, NULL);
+    room->busy++;
     hook(r, SIO_ROOMS_JOIN, room->name, m);
+    room_release(room);
     return 1;
 }
 
-/* Removes node n (whose predecessor in m's list is prev) and deletes its room when it is left empty. */
+/* Removes node n (whose predecessor in m's list is prev) and deletes its room when it is left empty. The
+ * hooks may change the index (even empty or delete this room): the record is kept until they return. */
 static void node_remove(sio_rooms *r, sio_rooms_member *m, struct sio_rooms_node *prev, struct sio_rooms_node *n)
 {
     struct sio_room *room = n->room;
@@ -208,24 +228,33 @@ static void node_remove(sio_rooms *r, sio_rooms_member *m, struct sio_rooms_node
     else
         room->last = n->rprev;
     room->size--;
+    m->count--;
     free(n);
-    if (--m->count == 0) {
-        if (m->prev)
-            m->prev->next = m->next;
-        else
-            r->first = m->next;
-        if (m->next)
-            m->next->prev = m->prev;
-        else
-            r->last = m->prev;
-        m->prev = m->next = NULL;
-    }
-    hook(r, SIO_ROOMS_LEAVE, room->name, m);
-    if (room->size == 0) {
+    int emptied = room->size == 0 && !room->unlinked;
+    if (emptied) {
         room_unlink(r, room);
-        hook(r, SIO_ROOMS_DELETE, room->name, NULL);
-        free(room);
+        room->unlinked = 1;
     }
+    room->busy++;
+    hook(r, SIO_ROOMS_LEAVE, room->name, m);
+    if (emptied)
+        hook(r, SIO_ROOMS_DELETE, room->name, NULL);
+    room_release(room);
+}
+
+static void member_unlist(sio_rooms *r, sio_rooms_member *m)
+{
+    if (!member_listed(r, m))
+        return;
+    if (m->prev)
+        m->prev->next = m->next;
+    else
+        r->first = m->next;
+    if (m->next)
+        m->next->prev = m->prev;
+    else
+        r->last = m->prev;
+    m->prev = m->next = NULL;
 }
 
 int sio_rooms_del(sio_rooms *r, sio_rooms_member *m, const char *room)
@@ -244,6 +273,7 @@ void sio_rooms_del_all(sio_rooms *r, sio_rooms_member *m)
 {
     while (m->first)
         node_remove(r, m, NULL, m->first);
+    member_unlist(r, m);
 }
 
 size_t sio_rooms_of(const sio_rooms_member *m, const char **out, size_t cap)

@@ -6,7 +6,10 @@
  *   delete-room on a leave;
  * - selection: the members in any of the given rooms, each once, minus the members of the except rooms;
  *   every member when no room is given. Order: rooms in the order given, members of a room in joining order;
- *   for "every member", in the order members first joined a room.
+ *   for "every member", in the order members first joined a room. A member stays in "every member" until
+ *   sio_rooms_del_all, even when it left its rooms one by one (the reference's sids map).
+ * - hooks may change the index (join, leave, even delete the room being reported): the room's record and name
+ *   stay valid until the hook returns.
  *
  * A member is a `sio_rooms_member` the caller embeds in its own object (a socket embeds one): the index keeps
  * no per-member table, so one membership costs one small node plus the room's own record when it is new.
@@ -24,7 +27,7 @@ struct sio_rooms_node;
 /* Embedded in the caller's object; zero-initialise it (or use SIO_ROOMS_MEMBER_INIT) before the first join. */
 typedef struct sio_rooms_member {
     struct sio_rooms_node *first, *last;   /* the member's rooms in joining order */
-    struct sio_rooms_member *prev, *next;  /* the index's members (those in at least one room), in order */
+    struct sio_rooms_member *prev, *next;  /* the index's members (from a first join to del_all), in order */
     uint32_t count;                        /* rooms it is in */
     uint32_t mark;                         /* used during a selection */
 } sio_rooms_member;
@@ -43,7 +46,7 @@ void sio_rooms_free(sio_rooms *r);
 int sio_rooms_add(sio_rooms *r, sio_rooms_member *m, const char *room);
 /* m leaves room. Returns 1 when it left, 0 when it was not in it. */
 int sio_rooms_del(sio_rooms *r, sio_rooms_member *m, const char *room);
-/* m leaves every room, in joining order. */
+/* m leaves every room, in joining order, and is no longer a member of the index. */
 void sio_rooms_del_all(sio_rooms *r, sio_rooms_member *m);
 
 int sio_rooms_has(const sio_rooms *r, const sio_rooms_member *m, const char *room);

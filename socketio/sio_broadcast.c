@@ -19,6 +19,7 @@ struct sio_encoded {
     const sio_attachment_ref *bufs;
     int64_t ack_id;                    /* -1: none */
     struct bcast_ack *collector;       /* when ack_id >= 0 */
+    size_t bytes;                      /* the whole packet, attachments included (volatile decisions) */
 };
 
 /* --- adapters --- */
@@ -84,8 +85,11 @@ void sio_namespace_on_room(sio_namespace *nsp, int what, sio_room_cb cb, void *u
 
 void sio_adapter_room_event(sio_namespace *nsp, int what, const char *room, sio_socket *s)
 {
-    if (what >= SIO_ROOM_CREATE && what <= SIO_ROOM_LEAVE && nsp->room_cb[what])
+    if (what >= SIO_ROOM_CREATE && what <= SIO_ROOM_LEAVE && nsp->room_cb[what]) {
+        sio__depth++; /* a sio_server_free from the callback waits for a fresh loop iteration */
         nsp->room_cb[what](nsp, what, room, s ? s->id : NULL, nsp->room_ud[what]);
+        sio__depth--;
+    }
 }
 
 /* --- a socket's rooms --- */
@@ -120,14 +124,15 @@ void sio__socket_rooms_leave_all(sio_socket *s)
     s->nsp->ad_ops->del_all(s->nsp->ad, s);
 }
 
+/* A disconnected socket is in no room (its namespace may even be gone with its server). */
 int sio_socket_in(const sio_socket *s, const char *room)
 {
-    return room && s->nsp->ad_ops->has(s->nsp->ad, s, room);
+    return room && s->client && s->nsp->ad_ops->has(s->nsp->ad, s, room);
 }
 
 size_t sio_socket_rooms(const sio_socket *s, const char **out, size_t cap)
 {
-    return s->nsp->ad_ops->socket_rooms(s->nsp->ad, s, out, cap);
+    return s->client ? s->nsp->ad_ops->socket_rooms(s->nsp->ad, s, out, cap) : 0;
 }
 
 size_t sio_namespace_room_size(const sio_namespace *nsp, const char *room)
@@ -183,7 +188,9 @@ static int encode(sio_encoded *e, sio_namespace *nsp, const char *event, const c
     free(str);
     if (!e->text)
         return SIO_ENOMEM;
+    e->bytes = (size_t)n + 1;
     for (size_t i = 0; i < nbufs; i++) {
+        e->bytes += bufs[i].len + bufs[i].len / 3 + 4; /* base64 over polling */
         if (!(e->atts[i] = eio_msg_new(1, bufs[i].data, bufs[i].len))) {
             encoded_release(e);
             return SIO_ENOMEM;
@@ -225,8 +232,10 @@ int sio_adapter_deliver(sio_socket *s, const sio_encoded *e, unsigned flags)
     sio_client *c = s->client;
     if (!s->connected || !c || c->closed)
         return 0;
-    unsigned eflags = (flags & SIO_BCAST_VOLATILE) ? EIO_SEND_VOLATILE : 0;
-    int rc = eio_session_send_msg(c->conn, e->text, eflags);
+    /* volatile: one decision for the whole packet, attachments included */
+    if ((flags & SIO_BCAST_VOLATILE) && !eio_session_can_take(c->conn, e->bytes))
+        return 0;
+    int rc = eio_session_send_msg(c->conn, e->text, 0);
     for (size_t i = 0; rc == 0 && i < e->natts; i++)
         rc = eio_session_send_msg(c->conn, e->atts[i], 0);
     if (rc == EIO_ENOMEM)
@@ -237,10 +246,12 @@ int sio_adapter_deliver(sio_socket *s, const sio_encoded *e, unsigned flags)
     if (e->collector && collector_expect(e->collector, s, e->ack_id) < 0)
         return SIO_ENOMEM;
     sio_socket_ref(s);
+    sio__depth++; /* a sio_server_free from an outgoing listener waits for a fresh loop iteration */
     struct sio_args view = {.array = e->args, .pkt = NULL};
     for (struct sio_listener *l = s->listeners; l; l = l->next)
         if (l->kind == SIO_L_ANY_OUT)
             ((sio_event_cb)l->fn)(s, e->event, &view, NULL, l->ud);
+    sio__depth--;
     sio_socket_unref(s);
     return 1;
 }
@@ -270,6 +281,8 @@ int sio_namespace_emit(sio_namespace *nsp, const char *event, const cJSON *args,
 int sio_socket_broadcast(sio_socket *s, const sio_bcast *to, const char *event, const cJSON *args,
                          const sio_attachment_ref *bufs, size_t nbufs)
 {
+    if (!s->client)
+        return SIO_EDISCONNECTED; /* its namespace may be gone with its server */
     /* socket.to(...): the sender's own room joins the except list. */
     size_t nexcept = to ? to->nexcept : 0;
     const char **except = malloc((nexcept + 1) * sizeof(*except));
@@ -333,6 +346,9 @@ struct bcast_ack {
     long expected_servers; /* -1 until server_count answers */
     long servers;          /* client counts received */
     size_t expected_clients;
+    int64_t id;            /* the packet's ack id */
+    sio_socket **reached;  /* the sockets (referenced) whose answer is expected, forgotten when done */
+    size_t nreached, reached_cap;
 };
 
 static void collector_unref(struct bcast_ack *b)
@@ -341,8 +357,27 @@ static void collector_unref(struct bcast_ack *b)
         if (b->timer)
             event_free(b->timer);
         cJSON_Delete(b->responses);
+        for (size_t i = 0; i < b->nreached; i++)
+            sio_socket_unref(b->reached[i]);
+        free(b->reached);
         free(b);
     }
+}
+
+/* Done: the sockets that did not answer stop expecting it (the reference deletes the id from socket.acks), so
+ * that clients that never answer do not pile up pending acks. */
+static void collector_forget(struct bcast_ack *b)
+{
+    sio_socket **v = b->reached;
+    size_t n = b->nreached;
+    b->reached = NULL;
+    b->nreached = b->reached_cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sio__socket_forget_ack(v[i], b->id))
+            b->refs--; /* that pending ack's reference (ours is still held by the caller) */
+        sio_socket_unref(v[i]);
+    }
+    free(v);
 }
 
 static void collector_finish(struct bcast_ack *b, int err)
@@ -351,7 +386,10 @@ static void collector_finish(struct bcast_ack *b, int err)
         return;
     b->done = 1;
     pending_remove(b->srv, &b->op);
+    b->refs++;
     b->cb(err, b->responses, b->ud);
+    collector_forget(b);
+    b->refs--;
 }
 
 /* The server is being freed: answer now, and drop the timer's reference (the sockets' pending acks drop
@@ -403,9 +441,19 @@ static void collector_client_ack(sio_socket *s, int err, const sio_args *args, v
 
 static int collector_expect(struct bcast_ack *b, sio_socket *s, int64_t id)
 {
+    if (b->nreached == b->reached_cap) {
+        size_t cap = b->reached_cap ? b->reached_cap * 2 : 16;
+        sio_socket **v = realloc(b->reached, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        b->reached = v;
+        b->reached_cap = cap;
+    }
     if (sio__socket_expect_ack(s, id, collector_client_ack, b) < 0)
         return -1;
     b->refs++;
+    sio_socket_ref(s);
+    b->reached[b->nreached++] = s;
     return 0;
 }
 
@@ -452,6 +500,7 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
         return rc;
     }
     e.collector = b;
+    b->id = e.ack_id;
     pending_add(nsp->srv, &b->op, collector_cancel);
     b->refs++; /* ours, during the calls below */
     rc = nsp->ad_ops->broadcast_with_ack(nsp->ad, &e, to, collector_client_count, b);
@@ -463,6 +512,7 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
         pending_remove(nsp->srv, &b->op);
         event_del(b->timer);
         b->refs--; /* the timer's (ours is still held) */
+        collector_forget(b);
     }
     collector_unref(b);
     return rc;
@@ -543,6 +593,7 @@ static void fetch_run(evutil_socket_t fd, short what, void *arg)
 static void fetch_cancel(struct sio_pending_op *op)
 {
     struct fetch_job *j = (struct fetch_job *)op;
+    pending_remove(j->nsp->srv, &j->op); /* first: the callback may call sio_server_free again */
     j->cb(SIO_EDISCONNECTED, NULL, 0, j->ud);
     fetch_job_free(j);
 }
@@ -594,6 +645,38 @@ int sio_disconnect_sockets(sio_namespace *nsp, const sio_bcast *to, int close)
 
 /* --- handshake as JSON (fetchSockets) --- */
 
+/* As Node's req.headers: names in lower case, a repeated header's values joined with ", " (set-cookie: an
+ * array; cookie: "; "). */
+static void add_header(cJSON *headers, const char *name, const char *value)
+{
+    char lower[256];
+    size_t n = strlen(name);
+    if (!headers || n >= sizeof(lower))
+        return;
+    for (size_t i = 0; i <= n; i++)
+        lower[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+    cJSON *old = cJSON_GetObjectItemCaseSensitive(headers, lower);
+    if (strcmp(lower, "set-cookie") == 0) {
+        if (!old)
+            old = cJSON_AddArrayToObject(headers, lower);
+        if (old)
+            cJSON_AddItemToArray(old, cJSON_CreateString(value));
+        return;
+    }
+    if (!old) {
+        cJSON_AddStringToObject(headers, lower, value);
+        return;
+    }
+    const char *sep = strcmp(lower, "cookie") == 0 ? "; " : ", ";
+    size_t len = strlen(old->valuestring) + strlen(sep) + strlen(value) + 1;
+    char *joined = malloc(len);
+    if (!joined)
+        return;
+    snprintf(joined, len, "%s%s%s", old->valuestring, sep, value);
+    cJSON_ReplaceItemInObjectCaseSensitive(headers, lower, cJSON_CreateString(joined));
+    free(joined);
+}
+
 cJSON *sio_socket_handshake_json(const sio_socket *s)
 {
     cJSON *h = cJSON_CreateObject();
@@ -610,8 +693,7 @@ cJSON *sio_socket_handshake_json(const sio_socket *s)
             const char *name = q;
             const char *value = name + strlen(name) + 1;
             q = value + strlen(value) + 1;
-            if (headers && !cJSON_GetObjectItemCaseSensitive(headers, name))
-                cJSON_AddStringToObject(headers, name, value);
+            add_header(headers, name, value);
         }
     }
     /* time: as the reference's new Date().toString(), in UTC */

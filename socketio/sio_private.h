@@ -127,6 +127,7 @@ struct sio_server {
     const sio_adapter_ops *ad_ops; /* what new namespaces use (sio_memory_adapter by default) */
     void *ad_config;
     int freeing;               /* sio_server_free was called: deferred until no callback of ours runs */
+    int freeing_now;           /* sio_server_free is running: calls from the callbacks it runs return at once */
 };
 
 /* How many of the Socket.IO layer's own timer callbacks (ack timeouts, connect timeouts) run on this thread. */
@@ -142,6 +143,8 @@ int sio__send_packet(sio_client *c, const sio_packet *p, const sio_attachment_re
 int sio__event_data(const char *event, const cJSON *args, size_t nbufs, cJSON **out);
 /* Registers an expected acknowledgement `id` on s, answered through cb (no timer). */
 int sio__socket_expect_ack(sio_socket *s, int64_t id, sio_ack_cb cb, void *ud);
+/* Forgets the expected acknowledgement `id` of s without calling its callback; returns 1 when there was one. */
+int sio__socket_forget_ack(sio_socket *s, int64_t id);
 int sio__emit_packet(sio_socket *s, const char *event, const cJSON *args, const sio_attachment_ref *bufs,
                      size_t nbufs, int64_t id);
 

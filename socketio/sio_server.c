@@ -382,12 +382,14 @@ static void client_connect(sio_client *c, sio_packet *p)
             if (m->cb(s, &message, &data, m->ud) != 0) {
                 send_connect_error(c, nsp->name, message ? message : "not authorized", data);
                 sio__socket_rooms_leave_all(s); /* rooms a middleware may have joined */
+                s->client = NULL;               /* refused: a reference the application kept joins nothing */
                 sio_socket_unref(s);
                 return;
             }
             cJSON_Delete(data); /* given with an acceptance: ours, and unused */
             if (c->closed) {
                 sio__socket_rooms_leave_all(s);
+                s->client = NULL;
                 sio_socket_unref(s);
                 return;
             }
@@ -522,8 +524,8 @@ static void deferred_free_cb(evutil_socket_t fd, short what, void *arg)
 
 void sio_server_free(sio_server *srv)
 {
-    if (!srv)
-        return;
+    if (!srv || srv->freeing_now)
+        return; /* called again from a callback the free itself runs (a disconnect handler, a cancelled fetch) */
     if (eio_in_callback() || sio__depth > 0) {
         /* From one of our callbacks (an event handler, a disconnect handler, an ack callback): the objects it
          * runs on are on the stack. Finish from a fresh loop iteration. */
@@ -535,6 +537,7 @@ void sio_server_free(sio_server *srv)
         return;
     }
     srv->freeing = 1;
+    srv->freeing_now = 1;
     sio__server_cancel_pending(srv);
     /* Sockets first, with the reference's reason, then the connections. */
     for (sio_namespace *n = srv->nsps; n; n = n->next)

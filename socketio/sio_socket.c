@@ -265,6 +265,15 @@ int sio__socket_expect_ack(sio_socket *s, int64_t id, sio_ack_cb cb, void *ud)
     return 0;
 }
 
+int sio__socket_forget_ack(sio_socket *s, int64_t id)
+{
+    struct sio_pending_ack *a = pending_ack_take(s, id);
+    if (!a)
+        return 0;
+    pending_ack_free(a);
+    return 1;
+}
+
 /* --- acknowledgements to the client --- */
 
 int sio_ack_send(sio_ack *ack, const cJSON *args, const sio_attachment_ref *bufs, size_t nbufs)

@@ -3,10 +3,9 @@
  *
  * The expected behaviour is the reference's (socket.io-adapter's in-memory Adapter: addAll, del/_del, delAll,
  * apply): hooks in its order (create-room then join-room; leave-room then delete-room when the room empties;
- * delAll leaves the rooms in joining order), selections in its order and without duplicates. One deliberate
- * difference, written in the header: a member that left its last room one room at a time is no longer a
- * member of the index (it is not selected by "every member"), where the reference keeps its empty entry in
- * `sids` until delAll. Socket.IO never sees the difference: a socket stays in its own room until delAll.
+ * delAll leaves the rooms in joining order), selections in its order and without duplicates. As the reference's
+ * `sids`, a member that left its last room one room at a time stays a member of the index ("every member"
+ * selects it) until del_all.
  *
  * Members are `tmember`s held in an array per test, so every member pointer the index hands back (to a hook or
  * in a selection) is turned back into its array index, and the assertions print indexes on both sides. Hook
@@ -341,6 +340,11 @@ static void test_join_and_leave(void **state)
     UT_EQ(sio_rooms_del(f.r, mb(&f, 1), "a"), 1);
     UT_UEQ(sio_rooms_size(f.r, "a"), 0);
     UT_UEQ(sio_rooms_count(f.r), 0);
+    EXPECT_SELECT(&f, NAMES("a"), NONE, NO_IDS);
+    /* In no room, but members of the index until del_all (the reference's sids) */
+    EXPECT_SELECT(&f, NONE, NONE, IDS(0, 1));
+    sio_rooms_del_all(f.r, mb(&f, 0));
+    sio_rooms_del_all(f.r, mb(&f, 1));
     EXPECT_SELECT(&f, NONE, NONE, NO_IDS);
     fixture_cleanup(&f);
 }
@@ -757,7 +761,7 @@ static void test_no_hook(void **state)
     UT_UEQ(sio_rooms_count(f.r), 2);
     UT_EQ(sio_rooms_del(f.r, mb(&f, 0), "a"), 1);
     UT_EQ(sio_rooms_del(f.r, mb(&f, 0), "a"), 0);
-    EXPECT_SELECT(&f, NONE, NONE, IDS(1));
+    EXPECT_SELECT(&f, NONE, NONE, IDS(0, 1));
     sio_rooms_del_all(f.r, mb(&f, 1));
     UT_UEQ(sio_rooms_count(f.r), 0);
     EXPECT_HOOKS(&f, "");
@@ -864,7 +868,7 @@ static void test_select_order(void **state)
     fixture_cleanup(&f);
 }
 
-/* "Every member" is the members in at least one room, in the order they (last) went from no room to one. */
+/* "Every member" is the members from their first join until del_all, in that order (the reference's sids). */
 static void test_select_every_member(void **state)
 {
     (void)state;
@@ -879,23 +883,26 @@ static void test_select_every_member(void **state)
     /* Still in y: keeps its place. */
     UT_EQ(sio_rooms_del(f.r, mb(&f, 2), "x"), 1);
     EXPECT_SELECT(&f, NONE, NONE, IDS(2, 0, 1));
-    /* Left its last room one room at a time: no longer selected. */
+    /* Left its last room one room at a time: still selected, in its place, until del_all. */
     UT_EQ(sio_rooms_del(f.r, mb(&f, 2), "y"), 1);
-    EXPECT_SELECT(&f, NONE, NONE, IDS(0, 1));
-    EXPECT_SELECT(&f, NONE, NAMES("nope"), IDS(0, 1));
-    /* Back in a room: last. */
+    EXPECT_SELECT(&f, NONE, NONE, IDS(2, 0, 1));
+    EXPECT_SELECT(&f, NONE, NAMES("nope"), IDS(2, 0, 1));
+    /* Back in a room: keeps its place. */
     UT_EQ(sio_rooms_add(f.r, mb(&f, 2), "z"), 1);
-    EXPECT_SELECT(&f, NONE, NONE, IDS(0, 1, 2));
+    EXPECT_SELECT(&f, NONE, NONE, IDS(2, 0, 1));
     /* Left everything with del_all: no longer selected; back: last. */
     sio_rooms_del_all(f.r, mb(&f, 0));
-    EXPECT_SELECT(&f, NONE, NONE, IDS(1, 2));
+    EXPECT_SELECT(&f, NONE, NONE, IDS(2, 1));
     UT_EQ(sio_rooms_add(f.r, mb(&f, 0), "x"), 1);
-    EXPECT_SELECT(&f, NONE, NONE, IDS(1, 2, 0));
+    EXPECT_SELECT(&f, NONE, NONE, IDS(2, 1, 0));
     EXPECT_SELECT(&f, NONE, NAMES("x"), IDS(2));
     /* Everyone leaves. */
     sio_rooms_del_all(f.r, mb(&f, 1));
     UT_EQ(sio_rooms_del(f.r, mb(&f, 2), "z"), 1);
     UT_EQ(sio_rooms_del(f.r, mb(&f, 0), "x"), 1);
+    EXPECT_SELECT(&f, NONE, NONE, IDS(2, 0));
+    sio_rooms_del_all(f.r, mb(&f, 2));
+    sio_rooms_del_all(f.r, mb(&f, 0));
     EXPECT_SELECT(&f, NONE, NONE, NO_IDS);
     UT_UEQ(sio_rooms_count(f.r), 0);
     fixture_cleanup(&f);
@@ -999,7 +1006,7 @@ typedef struct model {
     int size[RM_ROOMS];
     int in[RM_ROOMS][RM_MEMBERS]; /* the members of each room, in joining order */
     int norder;
-    int order[RM_MEMBERS]; /* the members in at least one room, in the order they went from none to one */
+    int order[RM_MEMBERS]; /* the members from their first join to del_all, in that order (the reference's sids) */
 } model;
 
 static char rm_names[RM_ROOMS][16];
@@ -1028,7 +1035,7 @@ static int model_add(model *md, int m, int room, sbuf *want)
     if (md->size[room] == 0)
         format_event(want, SIO_ROOMS_CREATE, rm_names[room], -1);
     format_event(want, SIO_ROOMS_JOIN, rm_names[room], m);
-    if (md->nof[m] == 0)
+    if (find_int(md->order, md->norder, m) < 0)
         md->order[md->norder++] = m;
     md->of[m][md->nof[m]++] = room;
     md->in[room][md->size[room]++] = m;
@@ -1044,8 +1051,6 @@ static int model_del(model *md, int m, int room, sbuf *want)
     format_event(want, SIO_ROOMS_LEAVE, rm_names[room], m);
     if (md->size[room] == 0)
         format_event(want, SIO_ROOMS_DELETE, rm_names[room], -1);
-    if (md->nof[m] == 0)
-        remove_int(md->order, &md->norder, m);
     return 1;
 }
 
@@ -1053,6 +1058,8 @@ static void model_del_all(model *md, int m, sbuf *want)
 {
     while (md->nof[m] > 0)
         model_del(md, m, md->of[m][0], want);
+    if (find_int(md->order, md->norder, m) >= 0)
+        remove_int(md->order, &md->norder, m);
 }
 
 static int model_count(const model *md)
