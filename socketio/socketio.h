@@ -266,7 +266,7 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
 /* What fetchSockets reports of one socket; borrowed for the callback. */
 typedef struct sio_socket_info {
     const char *id;
-    const char *const *rooms; /* its id first */
+    const char *const *rooms; /* in joining order (its own id room first unless a middleware joined before) */
     size_t nrooms;
     const cJSON *handshake;   /* {headers, time, address, xdomain, secure, issued, url, query, auth} */
     const cJSON *data;        /* socket.data (sio_socket_set_json), or NULL */
@@ -275,7 +275,8 @@ typedef struct sio_socket_info {
 /* err is 0, or SIO_ETIMEOUT when some servers did not answer (the sockets of those that did are given), or
  * SIO_EDISCONNECTED (no sockets) when the server is freed before the answer. */
 typedef void (*sio_fetch_cb)(int err, const sio_socket_info *sockets, size_t n, void *user_data);
-/* fetchSockets: cb gets every selected socket (not before sio_fetch_sockets returns). */
+/* fetchSockets: cb gets every selected socket (not before sio_fetch_sockets returns). The infos are copies,
+ * valid during the callback, which may change the sockets freely. */
 int sio_fetch_sockets(sio_namespace *nsp, const sio_bcast *to, sio_fetch_cb cb, void *user_data);
 /* socketsJoin / socketsLeave: the selected sockets join (leave) rooms[0..n). */
 int sio_sockets_join(sio_namespace *nsp, const sio_bcast *to, const char *const *rooms, size_t n);
