@@ -495,6 +495,19 @@ function percentile(values, fraction) {
   return s[Math.max(0, Math.ceil(fraction * s.length) - 1)];
 }
 
+// The figures every rate step reports: latency percentiles, the server's and the load generators' CPU, memory.
+function stepFigures(m, merged) {
+  return {
+    p50Ms: percentileMs(merged.lat, 0.5),
+    p99Ms: percentileMs(merged.lat, 0.99),
+    serverCpuS: m.serverCpuS,
+    serverCpuPct: (100 * m.serverCpuS) / m.durationS,
+    loadgenCpuPct: (100 * merged.cpu_s) / m.durationS,
+    rssKb: m.mem.rssKb,
+    durationS: m.durationS,
+  };
+}
+
 function loadgenNote(cpuS, durationS) {
   return durationS > 0 && cpuS / durationS > SATURATED ? "loadgen saturated" : "";
 }
@@ -640,15 +653,9 @@ async function scenarioEcho(serverKey, cfg) {
         offeredPerS: offered,
         acksPerS,
         sentPerS: merged.sent / m.durationS,
-        p50Ms: percentileMs(merged.lat, 0.5),
-        p99Ms: percentileMs(merged.lat, 0.99),
+        ...stepFigures(m, merged),
         p999Ms: percentileMs(merged.lat, 0.999),
-        serverCpuS: m.serverCpuS,
-        serverCpuPct: (100 * m.serverCpuS) / m.durationS,
         cpuPer1MAcks: merged.acks ? (m.serverCpuS / merged.acks) * 1e6 : null,
-        loadgenCpuPct: (100 * merged.cpu_s) / m.durationS,
-        rssKb: m.mem.rssKb,
-        durationS: m.durationS,
         note: notes.filter(Boolean).join("; "),
         raw: { readies, merged, reports: m.reports },
       });
@@ -659,7 +666,8 @@ async function scenarioEcho(serverKey, cfg) {
   return rows;
 }
 
-// 4. Big broadcast: N receiving clients, one trigger client emitting "bcast" (io.emit to all) at a rate.
+// 4. Big broadcast: N receiving clients in one room, one trigger client (not in it) emitting "bcast" to that room
+// (io.to(room).emit) at a rate.
 async function scenarioBcast(serverKey, cfg) {
   const rows = [];
   const run = new Run(4, serverKey);
@@ -745,14 +753,8 @@ async function scenarioChat(serverKey, cfg) {
         clients: merged.connected,
         messagesPerS: merged.sent / m.durationS,
         deliveriesPerS: merged.received / m.durationS,
-        p50Ms: percentileMs(merged.lat, 0.5),
-        p99Ms: percentileMs(merged.lat, 0.99),
-        serverCpuS: m.serverCpuS,
-        serverCpuPct: (100 * m.serverCpuS) / m.durationS,
+        ...stepFigures(m, merged),
         cpuPer1MDeliveries: merged.received ? (m.serverCpuS / merged.received) * 1e6 : null,
-        loadgenCpuPct: (100 * merged.cpu_s) / m.durationS,
-        rssKb: m.mem.rssKb,
-        durationS: m.durationS,
         note: notes.filter(Boolean).join("; "),
         raw: { readies, merged, reports: m.reports },
       });
