@@ -455,6 +455,12 @@ void sio__socket_close(sio_socket *s, const char *reason, int send_packet)
     sio_client *c = s->client;
     if (c)
         sio__client_hold(c); /* a listener may close the whole connection meanwhile */
+    /* A server-side disconnect tells the client first, as the reference's disconnect(): what the `disconnecting`
+     * handlers send afterwards (to its rooms, say) comes after the DISCONNECT, and the client ignores it. */
+    if (send_packet && c && !c->closed) {
+        sio_packet p = {.type = SIO_PACKET_DISCONNECT, .nsp = s->nsp->name, .id = -1};
+        sio__send_packet(c, &p, NULL, 0);
+    }
     call_disconnect_listeners(s, SIO_L_DISCONNECTING, reason);
     sio__socket_rooms_leave_all(s); /* after `disconnecting`, as the reference's leaveAll() */
     s->connected = 0;
@@ -467,10 +473,6 @@ void sio__socket_close(sio_socket *s, const char *reason, int send_packet)
             }
     }
     sio__namespace_remove(s->nsp, s);
-    if (send_packet && c) {
-        sio_packet p = {.type = SIO_PACKET_DISCONNECT, .nsp = s->nsp->name, .id = -1};
-        sio__send_packet(c, &p, NULL, 0);
-    }
     /* Emits waiting for an acknowledgement learn that none will come. */
     while (s->acks) {
         struct sio_pending_ack *a = s->acks;

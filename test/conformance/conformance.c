@@ -155,12 +155,22 @@ static void sio_on_disconnect(sio_socket *s, const char *reason, void *ud)
     sio_event_line("sio-disconnect", s, reason);
 }
 
-/* --test-commands: "__disconnect__" [close] disconnects this socket (true: the whole connection). */
+static void sio_bye(sio_socket *s, const char *reason, void *ud)
+{
+    (void)reason;
+    (void)ud;
+    sio_socket_emit(s, "__bye__", NULL, NULL, 0);
+}
+
+/* --test-commands: "__disconnect__" [close] [bye] disconnects this socket (close true: the whole connection);
+ * with bye true, a `disconnecting` handler first registered emits "__bye__" to the socket. */
 static void sio_cmd_disconnect(sio_socket *s, const char *event, const sio_args *args, sio_ack *ack, void *ud)
 {
     (void)event;
     (void)ack;
     (void)ud;
+    if (cJSON_IsTrue(sio_args_get(args, 1)))
+        sio_socket_on_disconnecting(s, sio_bye, NULL);
     sio_socket_disconnect(s, cJSON_IsTrue(sio_args_get(args, 0)));
 }
 

@@ -244,9 +244,11 @@ function setupNamespace(nsp, main, dynamic = false) {
     socket.on("disconnecting", (reason) => emitEvent({ event: "sio-disconnecting", nsp: socket.nsp.name, id, reason }));
     socket.on("disconnect", (reason) => emitEvent({ event: "sio-disconnect", nsp: socket.nsp.name, id, reason }));
     if (opts.testCommands) {
-      // "__disconnect__" [close]: disconnect this socket; close === true closes the whole connection.
+      // "__disconnect__" [close] [bye]: disconnect this socket; close === true closes the whole connection; with
+      // bye === true a "disconnecting" handler emits "__bye__" to the socket.
       socket.on("__disconnect__", (...raw) => {
         const [args] = splitAck(raw);
+        if (args[1] === true) socket.on("disconnecting", () => socket.emit("__bye__"));
         socket.disconnect(args[0] === true);
       });
       // "__emit_with_ack__" event timeout_ms ...args: emit with an acknowledgement and that timeout; the outcome

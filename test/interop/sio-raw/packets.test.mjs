@@ -271,6 +271,21 @@ test("__disconnect__ → 41 to the client (server namespace disconnect); the con
   }
 });
 
+// The reference's socket.disconnect() sends the DISCONNECT before the "disconnecting" handlers run: what they emit
+// to the socket comes after it (and a real client ignores it).
+test("__disconnect__ with a disconnecting handler that emits: 41 first, then its event", async () => {
+  const s = await SioWs.open(srv.port);
+  try {
+    const main = await s.connect("/");
+    s.send('2["__disconnect__",false,true]');
+    assert.equal(await s.nextText(), "1");
+    assert.equal(await s.nextText(), '2["__bye__"]');
+    assert.equal(await disconnectReason(srv, main), "server namespace disconnect");
+  } finally {
+    s.destroy();
+  }
+});
+
 test("__disconnect__ true → 41 to every namespace in join order, then the connection is closed (WebSocket)", async () => {
   const s = await SioWs.open(srv.port);
   try {
