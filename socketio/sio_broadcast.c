@@ -94,11 +94,18 @@ void sio_adapter_room_event(sio_namespace *nsp, int what, const char *room, sio_
 
 /* --- a socket's rooms --- */
 
+/* Rooms may change until the socket has left them all: in middlewares, while connected, and in its
+ * `disconnecting` handlers (as the reference); not from its `disconnect` handlers or once it is gone. */
+static int rooms_open(const sio_socket *s)
+{
+    return s->client && !(s->closing && !s->connected);
+}
+
 int sio_socket_join(sio_socket *s, const char *room)
 {
     if (!room)
         return SIO_EINVAL;
-    if (!s->client || s->closing)
+    if (!rooms_open(s))
         return SIO_EDISCONNECTED;
     return s->nsp->ad_ops->add_all(s->nsp->ad, s, &room, 1);
 }
@@ -113,7 +120,7 @@ int sio_socket_leave(sio_socket *s, const char *room)
 {
     if (!room)
         return SIO_EINVAL;
-    if (!s->client || s->closing)
+    if (!rooms_open(s))
         return SIO_EDISCONNECTED;
     s->nsp->ad_ops->del(s->nsp->ad, s, room);
     return 0;

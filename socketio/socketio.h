@@ -200,8 +200,9 @@ const cJSON *sio_socket_json(const sio_socket *s);     /* NULL when none */
 /* --- rooms --- */
 
 /* Every connected socket is in the room named by its id, and in the rooms it joins until it leaves them or
- * disconnects (after its `disconnecting` handlers). Names are copied. Returns 0, SIO_EINVAL (room NULL),
- * SIO_EDISCONNECTED or SIO_ENOMEM. Joining a room twice, or leaving one it is not in, does nothing. */
+ * disconnects (after its `disconnecting` handlers, which may still join and leave). Names are copied. Returns 0,
+ * SIO_EINVAL (room NULL), SIO_EDISCONNECTED (refused, or from a `disconnect` handler) or SIO_ENOMEM. Joining a
+ * room twice, or leaving one it is not in, does nothing. */
 int sio_socket_join(sio_socket *s, const char *room);
 int sio_socket_leave(sio_socket *s, const char *room);
 int sio_socket_in(const sio_socket *s, const char *room);

@@ -307,6 +307,39 @@ static void test_held_socket_after_server_free(void **state)
 
 /* A socket refused by a middleware that the application kept: joining must fail as after a disconnection
  * (the reference's _cleanup() makes join a no-op), or the index keeps a member that is freed later. */
+/* As the reference, a `disconnecting` handler may still join and leave rooms (the socket leaves them all right
+ * after); a `disconnect` handler may not (its rooms are gone: a join would leave a dangling member). */
+static int joined_in_disconnecting = 99, joined_in_disconnect = 99;
+static void join_when_disconnecting(sio_socket *s, const char *reason, void *ud)
+{
+    (void)reason;
+    (void)ud;
+    joined_in_disconnecting = sio_socket_join(s, "late");
+}
+static void join_when_disconnected(sio_socket *s, const char *reason, void *ud)
+{
+    (void)reason;
+    (void)ud;
+    joined_in_disconnect = sio_socket_join(s, "later");
+}
+
+static void test_join_in_disconnecting_not_in_disconnect(void **state)
+{
+    (void)state;
+    harness h;
+    harness_init(&h, 0);
+    client_connect(&h);
+    assert_non_null(h.last);
+    sio_socket_on_disconnecting(h.last, join_when_disconnecting, NULL);
+    sio_socket_on_disconnect(h.last, join_when_disconnected, NULL);
+    sio_socket_disconnect(h.last, 0);
+    UT_EQ(joined_in_disconnecting, 0);
+    UT_EQ(joined_in_disconnect, SIO_EDISCONNECTED);
+    UT_EQ(sio_namespace_room_size(h.nsp, "late"), 0); /* left with the others */
+    UT_EQ(sio_namespace_room_size(h.nsp, "later"), 0);
+    harness_free(&h, 0);
+}
+
 static void test_refused_socket_cannot_join(void **state)
 {
     (void)state;
@@ -635,6 +668,7 @@ int main(int argc, char **argv)
         UT_TEST(test_fetch_sockets_then_server_free),
         UT_TEST(test_held_socket_after_server_free),
         UT_TEST(test_refused_socket_cannot_join),
+        UT_TEST(test_join_in_disconnecting_not_in_disconnect),
         UT_TEST(test_server_free_from_outgoing_listener_during_broadcast),
         UT_TEST(test_server_free_reentered_from_disconnect_handler),
         UT_TEST(test_server_free_reentered_from_fetch_cancel),
