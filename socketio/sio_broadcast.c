@@ -292,7 +292,8 @@ int sio_socket_broadcast(sio_socket *s, const sio_bcast *to, const char *event, 
         return SIO_EDISCONNECTED; /* its namespace may be gone with its server */
     /* socket.to(...): the sender's own room joins the except list. */
     size_t nexcept = to ? to->nexcept : 0;
-    const char **except = malloc((nexcept + 1) * sizeof(*except));
+    const char *few[8]; /* the usual case (a chat relay per message): no allocation */
+    const char **except = nexcept < 8 ? few : malloc((nexcept + 1) * sizeof(*except));
     if (!except)
         return SIO_ENOMEM;
     for (size_t i = 0; i < nexcept; i++)
@@ -304,7 +305,8 @@ int sio_socket_broadcast(sio_socket *s, const sio_bcast *to, const char *event, 
                    .nexcept = nexcept + 1,
                    .flags = to ? to->flags : 0};
     int rc = sio_broadcast(s->nsp, &b, event, args, bufs, nbufs);
-    free(except);
+    if (except != few)
+        free(except);
     return rc;
 }
 
