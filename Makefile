@@ -28,14 +28,17 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. -MMD -MP
 PKGS := libevent libcjson
-LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent -lcjson) -lhttp_parser -lcrypto -lm
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent -lcjson) -lhttp_parser -lcrypto -lz -lm
 LDFLAGS += $(SANFLAGS)
 
 LIB_SRC := $(wildcard engineio/*.c socketio/*.c rooms/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libsocketio.a
 
-PROGS := $(BUILD)/conformance $(BUILD)/examples/echo $(BUILD)/examples/hello
+# Every examples/<name>/ with a main.c is a program, linked with its other .c files and examples/common/.
+EXAMPLE_NAMES := $(patsubst examples/%/main.c,%,$(wildcard examples/*/main.c))
+EX_COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard examples/common/*.c))
+PROGS := $(BUILD)/conformance $(EXAMPLE_NAMES:%=$(BUILD)/examples/%)
 BENCH_BIN := $(BUILD)/bench/loadgen $(BUILD)/bench/bench_server
 UNIT_SRC := $(wildcard test/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
@@ -60,7 +63,11 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/conformance: $(BUILD)/obj/test/conformance/conformance.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/examples/%: $(BUILD)/obj/examples/%/main.o $(LIB)
+# The examples find their pages and the client bundle in this checkout unless told otherwise (--public, --client-dir).
+$(BUILD)/obj/examples/%.o: ALL_CFLAGS += -DEX_SOURCE_DIR='"$(CURDIR)"'
+
+.SECONDEXPANSION:
+$(BUILD)/examples/%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard examples/$$*/*.c))) $(EX_COMMON_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -77,7 +84,8 @@ $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 run: deps all
-	$(BUILD)/examples/echo --host 0.0.0.0 --port $(PORT)
+	@echo "make run: the chat example on every interface (--host 0.0.0.0): open http://localhost:$(PORT)/"
+	$(BUILD)/examples/chat --host 0.0.0.0 --port $(PORT)
 
 # Everything: unit tests (plain, then under ASan+UBSan), a warning-free clang build, the interop suites
 # against the plain build and against the ASan+UBSan build, then short fuzz runs.
@@ -125,7 +133,7 @@ bench:
 	node bench/run.mjs $(if $(FULL),--full)
 
 format:
-	clang-format -i engineio/*.[ch] socketio/*.[ch] rooms/*.[ch] test/unit/*.c test/fuzz/*.c test/conformance/*.c examples/*/*.c
+	clang-format -i engineio/*.[ch] socketio/*.[ch] rooms/*.[ch] test/unit/*.c test/fuzz/*.c test/conformance/*.c examples/*/*.[ch]
 
 clean:
 	rm -rf build

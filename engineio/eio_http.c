@@ -473,7 +473,8 @@ int eio__http_write(eio_conn *c, int status, const char *extra_headers, const vo
     if (c->mode != EIO_CONN_HTTP || c->dead)
         return -1;
     int rc = write_head(c, status, extra_headers, len);
-    if (rc == 0 && len)
+    /* A HEAD answer has the GET's headers, Content-Length included, and no body. */
+    if (rc == 0 && len && !(c->req && c->req->method == HTTP_HEAD))
         rc = evbuffer_add(c->out, body, len);
     return rc;
 }

@@ -48,6 +48,18 @@ void eio__log(int level, const char *fmt, ...)
     log_cb(level, msg, log_ud);
 }
 
+void eio_log(int level, const char *fmt, ...)
+{
+    if (!eio__log_enabled(level))
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_cb(level, msg, log_ud);
+}
+
 uint64_t eio__now_ms(eio_server *srv)
 {
     struct timespec ts;

@@ -141,6 +141,8 @@ struct eio_server {
     eio_server *next;          /* requests outside our path go there (eio_server_chain) */
     eio_http_fallback_cb fallback;
     void *fallback_ud;
+    eio_http_fallback_cb prehandler;   /* run before the path is looked at (NULL: none) */
+    void *prehandler_ud;
     int freeing;               /* eio_server_free is running or deferred: no new work is started */
 };
 

@@ -319,6 +319,8 @@ void eio__route_request(eio_conn *c)
     eio_request *req = c->req;
     int upgrade = req->upgrade;
 
+    if (!upgrade && srv->prehandler && srv->prehandler(req, srv->prehandler_ud))
+        return;
     if (!path_matches(srv, req)) {
         if (srv->fallback && srv->fallback(req, srv->fallback_ud))
             return;

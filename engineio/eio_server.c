@@ -185,6 +185,12 @@ void eio_server_chain(eio_server *srv, eio_server *next)
     srv->next = next;
 }
 
+void eio_server_set_prehandler(eio_server *srv, eio_http_fallback_cb cb, void *user_data)
+{
+    srv->prehandler = cb;
+    srv->prehandler_ud = user_data;
+}
+
 void eio_server_set_fallback(eio_server *srv, eio_http_fallback_cb cb, void *user_data)
 {
     srv->fallback = cb;

@@ -139,6 +139,9 @@ size_t eio_server_clients_count(const eio_server *srv);
  * eio_request_respond), 0 for the default 404. */
 typedef int (*eio_http_fallback_cb)(eio_request *req, void *user_data);
 void eio_server_set_fallback(eio_server *srv, eio_http_fallback_cb cb, void *user_data);
+/* A handler run for every request before the Engine.IO path is looked at (Socket.IO's client bundle, served
+ * under its path): return 1 when it answered, 0 to route the request as usual. NULL removes it. */
+void eio_server_set_prehandler(eio_server *srv, eio_http_fallback_cb cb, void *user_data);
 
 /* Serves requests outside srv's path with `next` (another server on the same event_base, with its own path,
  * options and handlers) before falling back: several Engine.IO apps on one port. `next` must outlive srv's
@@ -216,6 +219,33 @@ const uint8_t *eio_request_body(const eio_request *req, size_t *len);
  * ending in "\r\n" (may be NULL); Content-Length is added. Copied. */
 int eio_request_respond(eio_request *req, int status, const char *headers, const void *body, size_t len);
 
+/* --- static files (web pages beside the server, Socket.IO's client bundle) --- */
+
+/* A read-only file server for one directory. Files are read when asked for (a changed file is served
+ * changed); compressed copies are cached by path, size and modification time, at most 8 MiB in all. */
+typedef struct eio_static eio_static;
+/* root is copied and resolved (realpath) once. Returns NULL when it is not a directory or out of memory. */
+eio_static *eio_static_new(const char *root);
+void eio_static_free(eio_static *st);
+const char *eio_static_root(const eio_static *st); /* the resolved directory */
+
+typedef struct eio_static_opts {
+    const char *etag;          /* the ETag, quoted (e.g. "\"4.8.4\""); NULL: W/"<size>-<mtime>" in hex */
+    const char *content_type;  /* NULL: from the file name's extension (application/octet-stream if unknown) */
+    const char *cache_control; /* NULL: "public, max-age=0" */
+} eio_static_opts;
+
+/*
+ * Answers req with the file url_path names below the root: url_path is a request path as received (percent
+ * encoded, no query; "/" and directories mean their index.html). 200 with Content-Type, ETag and
+ * Cache-Control; 304 when If-None-Match matches the ETag (weak or strong); gzip (Content-Encoding, Vary) when
+ * Accept-Encoding allows it and the type is text-like; HEAD answers the headers only; methods other than GET
+ * and HEAD get 405. A path that leaves the root (a ".." segment, encoded or not, a backslash, a NUL, an
+ * absolute or symbolic link outside) or names no regular file is not answered. o may be NULL.
+ * Returns 1 when req was answered, 0 when not (the caller answers, e.g. 404).
+ */
+int eio_static_serve(eio_static *st, eio_request *req, const char *url_path, const eio_static_opts *o);
+
 /* Writes 20 base64url characters from the OS's CSPRNG and a NUL to out (the form of session ids). */
 void eio_random_id(char out[21]);
 
@@ -225,5 +255,7 @@ typedef void (*eio_log_cb)(int level, const char *msg, void *user_data);
 /* Replaces the process-wide logger (default: level WARN and worse to stderr, or DEBUG when the environment
  * variable DEBUG contains "engine"). cb NULL silences logging. */
 void eio_set_logger(eio_log_cb cb, void *user_data);
+/* Logs through that logger (for the layers above: Socket.IO, the adapters). */
+void eio_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

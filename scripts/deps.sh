@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(build-essential pkg-config clang libclang-rt-14-dev libevent-dev libwslay-dev libcjson-dev
-      libhttp-parser-dev libssl-dev libcmocka-dev nodejs npm
+      libhttp-parser-dev libssl-dev zlib1g-dev libcmocka-dev nodejs npm chromium
       python3-socketio python3-requests python3-websocket)
 missing=()
 for p in "${debs[@]}"; do

@@ -128,7 +128,13 @@ struct sio_server {
     void *ad_config;
     int freeing;               /* sio_server_free was called: deferred until no callback of ours runs */
     int freeing_now;           /* sio_server_free is running: calls from the callbacks it runs return at once */
+    eio_static *client_files;  /* serveClient: opts.client_dir, opened at the first request for it (NULL before) */
+    char client_etag[64];      /* "\"<version>\"" from client_dir/../package.json, "" when unknown */
+    int client_warned;         /* the missing client_dir was logged once */
 };
+
+/* sio_client_bundle.c: serveClient, the prehandler of the Engine.IO server when opts.serve_client is set. */
+int sio__serve_client(eio_request *req, void *srv);
 
 /* How many of the Socket.IO layer's own timer callbacks (ack timeouts, connect timeouts) run on this thread. */
 extern _Thread_local int sio__depth;

@@ -16,6 +16,7 @@ void sio_options_init(sio_options *o)
     eio_options_init(&o->eio);
     o->eio.path = "/socket.io/";
     o->connect_timeout_ms = 45000;
+    o->serve_client = 1;
 }
 
 const char *sio_strerror(int code)
@@ -497,6 +498,8 @@ sio_server *sio_server_new(struct event_base *base, const sio_options *opts)
         free(srv);
         return NULL;
     }
+    if (srv->opts.serve_client)
+        eio_server_set_prehandler(srv->eio, sio__serve_client, srv);
     return srv;
 }
 
@@ -549,6 +552,7 @@ void sio_server_free(sio_server *srv)
                 c->closed = 1;
         }
     eio_server_free(srv->eio); /* on_close frees each client */
+    eio_static_free(srv->client_files);
     while (srv->nsps) {
         sio_namespace *n = srv->nsps;
         srv->nsps = n->next;

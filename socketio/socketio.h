@@ -58,6 +58,12 @@ const char *sio_strerror(int code);
 typedef struct sio_options {
     eio_options eio;             /* Engine.IO options; eio.path defaults to "/socket.io/" */
     unsigned connect_timeout_ms; /* a connection that joins no namespace in time is closed; 45000 */
+    /* serveClient: GET <path>socket.io.js, .min.js, .esm.min.js, .msgpack.min.js and their .map files from
+     * client_dir, with ETag "<client version>" and 304, gzip when accepted. Default 1. */
+    int serve_client;
+    /* socket.io-client's dist/ directory (borrowed for the server's lifetime); NULL: $SIO_CLIENT_DIR, else
+     * node_modules/socket.io-client/dist from the working directory. Its ../package.json gives the version. */
+    const char *client_dir;
 } sio_options;
 
 /* Fills the reference's defaults. */
