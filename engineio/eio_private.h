@@ -151,6 +151,15 @@ struct eio_server {
 extern _Thread_local int eio__depth;
 
 /* eio_log.c */
+/* eio_static.c, the parts its tests and fuzzer reach: */
+/* Decodes a request path into root-relative segments joined by '/' (a trailing '/' for a directory); 0, or -1
+ * for a path that must not be served (a "." or ".." or dot-file segment, a backslash, a NUL, bad %-escapes). */
+int eio__static_relative(const char *url_path, char *out, size_t cap);
+/* 1 when the If-None-Match list `header` (NULL: none) matches etag, weakly. */
+int eio__static_etag_matches(const char *header, const char *etag);
+/* 1 when the Accept-Encoding value `ae` (NULL: none) allows gzip. */
+int eio__static_accepts_gzip(const char *ae);
+
 void eio__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int eio__log_enabled(int level);
 uint64_t eio__now_ms(eio_server *srv);

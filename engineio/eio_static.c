@@ -98,7 +98,7 @@ static int hexval(int c)
  * Decodes url_path into out as root-relative segments joined by '/'. Returns 0, or -1 for a path that must not
  * be served. "/" and a trailing '/' leave a trailing '/' (a directory: index.html is added later).
  */
-static int safe_relative(const char *url_path, char *out, size_t cap)
+int eio__static_relative(const char *url_path, char *out, size_t cap)
 {
     char dec[PATH_MAX];
     size_t n = 0;
@@ -173,7 +173,7 @@ static const char *type_of(const char *path, int *text)
 }
 
 /* The entity tags of an If-None-Match list, compared weakly (RFC 9110 13.1.2); "*" matches any. */
-static int etag_matches(const char *header, const char *etag)
+int eio__static_etag_matches(const char *header, const char *etag)
 {
     if (!header)
         return 0;
@@ -202,7 +202,7 @@ static int etag_matches(const char *header, const char *etag)
 }
 
 /* 1 when Accept-Encoding names gzip (or "*") with a non-zero quality. */
-static int accepts_gzip(const char *ae)
+int eio__static_accepts_gzip(const char *ae)
 {
     if (!ae)
         return 0;
@@ -331,7 +331,7 @@ static unsigned char *read_file(const char *path, struct stat *st)
 int eio_static_serve(eio_static *s, eio_request *req, const char *url_path, const eio_static_opts *o)
 {
     char rel[PATH_MAX], full[PATH_MAX];
-    if (!s || !url_path || safe_relative(url_path, rel, sizeof(rel)) < 0)
+    if (!s || !url_path || eio__static_relative(url_path, rel, sizeof(rel)) < 0)
         return 0;
     size_t rl = strlen(rel);
     int n = snprintf(full, sizeof(full), "%s/%s%s", s->root_len ? s->root : "", rel,
@@ -371,15 +371,15 @@ int eio_static_serve(eio_static *s, eio_request *req, const char *url_path, cons
                  (unsigned long long)st.st_mtim.tv_sec * 1000ull + (unsigned long long)st.st_mtim.tv_nsec / 1000000ull);
     const char *cache = o && o->cache_control ? o->cache_control : "public, max-age=0";
     char headers[512];
-    if (method != HTTP_GET && method != HTTP_HEAD) {
+    if (method != HTTP_GET && method != HTTP_HEAD && !(o && o->any_method)) {
         eio_request_respond(req, 405, "Allow: GET, HEAD\r\n", NULL, 0);
-    } else if (etag_matches(eio_request_header(req, "if-none-match"), etag)) {
+    } else if (eio__static_etag_matches(eio_request_header(req, "if-none-match"), etag)) {
         snprintf(headers, sizeof(headers), "ETag: %s\r\nCache-Control: %s\r\n", etag, cache);
         eio_request_respond(req, 304, headers, NULL, 0);
     } else {
         const struct gz_entry *gz = NULL;
         int compress = text && st.st_size >= STATIC_MIN_GZIP;
-        if (compress && accepts_gzip(eio_request_header(req, "accept-encoding")))
+        if (compress && eio__static_accepts_gzip(eio_request_header(req, "accept-encoding")))
             gz = gz_get(s, real, &st, data);
         snprintf(headers, sizeof(headers), "Content-Type: %s\r\nETag: %s\r\nCache-Control: %s\r\n%s%s", type, etag,
                  cache, compress ? "Vary: Accept-Encoding\r\n" : "", gz ? "Content-Encoding: gzip\r\n" : "");

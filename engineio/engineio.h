@@ -233,6 +233,7 @@ typedef struct eio_static_opts {
     const char *etag;          /* the ETag, quoted (e.g. "\"4.8.4\""); NULL: W/"<size>-<mtime>" in hex */
     const char *content_type;  /* NULL: from the file name's extension (application/octet-stream if unknown) */
     const char *cache_control; /* NULL: "public, max-age=0" */
+    int any_method;            /* answer every method as GET (HEAD still without body), as serveClient does */
 } eio_static_opts;
 
 /*
@@ -240,7 +241,8 @@ typedef struct eio_static_opts {
  * encoded, no query; "/" and directories mean their index.html). 200 with Content-Type, ETag and
  * Cache-Control; 304 when If-None-Match matches the ETag (weak or strong); gzip (Content-Encoding, Vary) when
  * Accept-Encoding allows it and the type is text-like; HEAD answers the headers only; methods other than GET
- * and HEAD get 405. A path that leaves the root (a ".." segment, encoded or not, a backslash, a NUL, an
+ * and HEAD get 405
+ * (unless o->any_method). A path that leaves the root (a ".." segment, encoded or not, a backslash, a NUL, an
  * absolute or symbolic link outside) or names no regular file is not answered. o may be NULL.
  * Returns 1 when req was answered, 0 when not (the caller answers, e.g. 404).
  */

@@ -76,7 +76,8 @@ int sio__serve_client(eio_request *req, void *ud)
     eio_static_opts o = {.etag = srv->client_etag[0] ? srv->client_etag : NULL,
                          .content_type = map ? "application/json; charset=utf-8"
                                              : "application/javascript; charset=utf-8",
-                         .cache_control = "public, max-age=0"};
+                         .cache_control = "public, max-age=0",
+                         .any_method = 1};
     char path[128];
     snprintf(path, sizeof(path), "/%s", name);
     if (srv->client_files && eio_static_serve(srv->client_files, req, path, &o))

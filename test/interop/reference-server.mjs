@@ -133,7 +133,7 @@ engine.attach(httpServer, { path: "/engine.io/" });
 // (CORS and cookie included, allowRequest excluded, as in conformance.c) and connectTimeout 1000. Its engine reports
 // no --events lines of its own, as ours. destroyUpgrade off: the /engine.io/ engine above already ends upgrade
 // requests for unknown paths, so that behaviour stays exactly as it was.
-const sioOpts = { ...engineOpts, path: "/socket.io/", connectTimeout: 1000, serveClient: false, destroyUpgrade: false };
+const sioOpts = { ...engineOpts, path: "/socket.io/", connectTimeout: 1000, serveClient: true, destroyUpgrade: false };
 delete sioOpts.allowRequest;
 const io = new SioServer(httpServer, sioOpts);
 
