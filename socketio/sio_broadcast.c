@@ -487,6 +487,8 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
 {
     if (!nsp || !nsp->ad_ops || !cb || timeout_ms == 0)
         return SIO_EINVAL;
+    if (nsp->srv->freeing)
+        return SIO_EDISCONNECTED; /* see sio_fetch_sockets */
     struct bcast_ack *b = calloc(1, sizeof(*b));
     if (!b)
         return SIO_ENOMEM;
@@ -611,6 +613,8 @@ int sio_fetch_sockets(sio_namespace *nsp, const sio_bcast *to, sio_fetch_cb cb, 
 {
     if (!nsp || !nsp->ad_ops || !cb)
         return SIO_EINVAL;
+    if (nsp->srv->freeing)
+        return SIO_EDISCONNECTED; /* from a disconnect handler run by sio_server_free: nothing may outlive it */
     struct fetch_job *j = calloc(1, sizeof(*j));
     if (!j)
         return SIO_ENOMEM;
