@@ -36,28 +36,30 @@ int eio__log_enabled(int level)
     return log_cb && level <= log_level;
 }
 
-void eio__log(int level, const char *fmt, ...)
+static void vlog(int level, const char *fmt, va_list ap)
 {
     if (!eio__log_enabled(level))
         return;
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     log_cb(level, msg, log_ud);
 }
 
-void eio_log(int level, const char *fmt, ...)
+void eio__log(int level, const char *fmt, ...)
 {
-    if (!eio__log_enabled(level))
-        return;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vlog(level, fmt, ap);
     va_end(ap);
-    log_cb(level, msg, log_ud);
+}
+
+/* The same for the layers above (socketio/, rooms/), which use only the public header. */
+void eio_log(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, fmt, ap);
+    va_end(ap);
 }
 
 uint64_t eio__now_ms(eio_server *srv)
