@@ -57,6 +57,18 @@ function raw(p, headers = {}) {
   });
 }
 
+// The whole answer as text, for a request with another method.
+function rawText(method, p) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(app.port, "127.0.0.1");
+    let data = "";
+    sock.on("data", (c) => (data += c));
+    sock.on("error", reject);
+    sock.on("end", () => resolve(data));
+    sock.write(`${method} ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  });
+}
+
 test("files under --public are served with their type; directories give their index.html", async () => {
   for (const [p, body, type] of [
     ["/", "<h1>index</h1>", "text/html"],
@@ -107,24 +119,10 @@ test("ETag and If-None-Match (304), gzip when accepted, HEAD without a body", as
   assert.equal(gz.headers["content-encoding"], "gzip");
   assert.ok(zlib.gunzipSync(gz.body).equals(first.body));
   assert.ok(gz.body.length < first.body.length / 4);
-  const head = await new Promise((resolve, reject) => {
-    const sock = net.connect(app.port, "127.0.0.1");
-    let data = "";
-    sock.on("data", (c) => (data += c));
-    sock.on("error", reject);
-    sock.on("end", () => resolve(data));
-    sock.write("HEAD /app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  });
+  const head = await rawText("HEAD", "/app.js");
   assert.match(head, /^HTTP\/1\.1 200/);
   assert.match(head, new RegExp(`Content-Length: ${first.body.length}\\r\\n`));
   assert.ok(head.endsWith("\r\n\r\n"), "no body after the headers");
-  const post = await new Promise((resolve, reject) => {
-    const sock = net.connect(app.port, "127.0.0.1");
-    let data = "";
-    sock.on("data", (c) => (data += c));
-    sock.on("error", reject);
-    sock.on("end", () => resolve(data));
-    sock.write("DELETE /app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  });
+  const post = await rawText("DELETE", "/app.js");
   assert.match(post, /^HTTP\/1\.1 405/);
 });
