@@ -27,8 +27,8 @@ endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings -Wvla
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. -MMD -MP
-PKGS := libevent libcjson
-LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent -lcjson) -lhttp_parser -lcrypto -lz -lm
+PKGS := libevent libcjson hiredis msgpack
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent -lcjson -lhiredis -lmsgpackc) -lhttp_parser -lcrypto -lz -lm
 LDFLAGS += $(SANFLAGS)
 
 LIB_SRC := $(wildcard engineio/*.c socketio/*.c rooms/*.c)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 debs=(build-essential pkg-config clang libclang-rt-14-dev libevent-dev libwslay-dev libcjson-dev
       libhttp-parser-dev libssl-dev zlib1g-dev libcmocka-dev nodejs npm chromium
-      python3-socketio python3-requests python3-websocket)
+      python3-socketio python3-requests python3-websocket libhiredis-dev libmsgpack-dev redis-server)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
