@@ -60,7 +60,7 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/conformance: $(BUILD)/obj/test/conformance/conformance.o $(LIB)
+$(BUILD)/conformance: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard test/conformance/*.c)) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The examples find their pages and the client bundle in this checkout unless told otherwise (--public, --client-dir).

@@ -77,8 +77,9 @@ sio_encoded *sio_encoded_new_relay(sio_namespace *nsp, const char *event, const 
                                    const sio_relay_ops *ops, void *arg);
 
 /* serverSideEmit received from another server: runs the namespace's sio_namespace_on_server_side callback.
- * With reply non-NULL the sender waits for an answer: reply(response, arg) is called at most once, before this
- * returns (response borrowed; NULL when the application did not answer). */
+ * With reply non-NULL the sender waits for an answer: reply(response, arg) is called when the application
+ * answers (once, before this returns; response borrowed), and not at all when it does not (as the reference:
+ * the sender then times out). */
 void sio_adapter_server_side_event(sio_namespace *nsp, const char *event, const cJSON *args,
                                    void (*reply)(const cJSON *response, void *arg), void *arg);
 

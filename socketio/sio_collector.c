@@ -183,13 +183,15 @@ void sio_ack_collector_response(sio_ack_collector *b, const cJSON *response)
     collector_check(b);
 }
 
+/* The server count, maybe from a later loop iteration (a cluster asks Redis): holds a reference till then. */
 static void collector_server_count(size_t n, void *arg)
 {
     sio_ack_collector *b = arg;
-    if (b->done)
-        return;
-    b->expected_servers = (long)n;
-    collector_check(b);
+    if (!b->done) {
+        b->expected_servers = (long)n;
+        collector_check(b);
+    }
+    sio_ack_collector_unref(b);
 }
 
 /* A collector with its timer running and listed in the server; one reference (the timer's). */
@@ -246,8 +248,12 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
     b->id = e.ack_id;
     b->refs++; /* ours, during the calls below */
     rc = nsp->ad_ops->broadcast_with_ack(nsp->ad, &e, to);
-    if (rc == 0)
+    if (rc == 0) {
+        b->refs++; /* the server count's (a failed call does not call back) */
         rc = nsp->ad_ops->server_count(nsp->ad, collector_server_count, b);
+        if (rc < 0)
+            b->refs--;
+    }
     sio__encoded_release(&e);
     if (rc < 0)
         collector_abort(b);
@@ -335,7 +341,9 @@ int sio_server_ack_send(sio_server_ack *ack, const cJSON *response)
     if (!ack || ack->answered)
         return SIO_EINVAL;
     ack->answered = 1;
-    ack->reply(response, ack->arg);
+    cJSON *null = response ? NULL : cJSON_CreateNull();
+    ack->reply(response ? response : null, ack->arg);
+    cJSON_Delete(null);
     return 0;
 }
 
@@ -353,8 +361,6 @@ void sio_adapter_server_side_event(sio_namespace *nsp, const char *event, const 
         sio__depth--;
         cJSON_Delete(empty);
     }
-    if (reply && !ack.answered)
-        reply(NULL, arg);
 }
 
 static int sse_check(sio_namespace *nsp, const char *event, const cJSON *args)

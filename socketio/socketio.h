@@ -273,7 +273,8 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
 /* An acknowledgement asked by another server's sio_server_side_emit_with_ack; valid during the callback only. */
 typedef struct sio_server_ack sio_server_ack;
 /* An event from another server (io.serverSideEmit): args borrowed for the call; ack non-NULL when the sender
- * waits for an answer (answer it with sio_server_ack_send during the call, or it is answered with nothing). */
+ * waits for an answer: answer it with sio_server_ack_send during the call (an unanswered one is not answered
+ * at all, as with the reference: the sender's wait ends at its timeout). */
 typedef void (*sio_server_side_cb)(sio_namespace *nsp, const char *event, const cJSON *args, sio_server_ack *ack,
                                    void *user_data);
 /* Receives every server-side event of the namespace (one callback; NULL removes it). */
