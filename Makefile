@@ -66,6 +66,8 @@ $(BUILD)/conformance: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard test/conformanc
 # The examples find their pages and the client bundle in this checkout unless told otherwise (--public, --client-dir).
 $(BUILD)/obj/examples/%.o: ALL_CFLAGS += -DEX_SOURCE_DIR='"$(CURDIR)"'
 
+# Objects made through the rule below are not intermediate files: keep them (and their .d files) between builds.
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/examples/%: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard examples/$$*/*.c))) $(EX_COMMON_OBJ) $(LIB)
 	@mkdir -p $(dir $@)

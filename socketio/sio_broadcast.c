@@ -410,6 +410,8 @@ int sio_fetch_sockets(sio_namespace *nsp, const sio_bcast *to, sio_fetch_cb cb, 
 {
     if (!nsp || !nsp->ad_ops || !cb)
         return SIO_EINVAL;
+    if (nsp->srv->freeing)
+        return SIO_EDISCONNECTED; /* from a disconnect handler run by sio_server_free: nothing may outlive it */
     struct fetch_job *j = calloc(1, sizeof(*j));
     if (!j)
         return SIO_ENOMEM;

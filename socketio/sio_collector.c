@@ -232,6 +232,8 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
 {
     if (!nsp || !nsp->ad_ops || !cb || timeout_ms == 0)
         return SIO_EINVAL;
+    if (nsp->srv->freeing)
+        return SIO_EDISCONNECTED; /* see sio_fetch_sockets */
     sio_encoded e;
     int rc = sio__encode(&e, nsp, event, args, bufs, nbufs, nsp->next_ack_id);
     if (rc < 0)
@@ -389,6 +391,8 @@ int sio_server_side_emit_with_ack(sio_namespace *nsp, const char *event, const c
         return rc;
     if (!cb || timeout_ms == 0)
         return SIO_EINVAL;
+    if (nsp->srv->freeing)
+        return SIO_EDISCONNECTED;
     sio_ack_collector *b = collector_new(nsp->srv, timeout_ms);
     if (!b)
         return SIO_ENOMEM;

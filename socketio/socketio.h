@@ -263,7 +263,8 @@ int sio_socket_broadcast(sio_socket *s, const sio_bcast *to, const char *event, 
  * SIO_ETIMEOUT (SIO_EDISCONNECTED when the server is freed first); responses is an array of the first argument of each answer received (in arrival order),
  * borrowed for the call. Called exactly once (not before sio_broadcast_with_ack returns). */
 typedef void (*sio_bcast_ack_cb)(int err, const cJSON *responses, void *user_data);
-/* io.to(...).timeout(ms).emit(event, ...args, cb). timeout_ms must be > 0. */
+/* io.to(...).timeout(ms).emit(event, ...args, cb). timeout_ms must be > 0. Returns 0, SIO_EINVAL, SIO_ENOMEM, or
+ * SIO_EDISCONNECTED while the server is being freed (from a disconnect handler it runs): cb is then not called. */
 int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *event, const cJSON *args,
                            const sio_attachment_ref *bufs, size_t nbufs, unsigned timeout_ms, sio_bcast_ack_cb cb,
                            void *user_data);
@@ -305,7 +306,8 @@ typedef struct sio_socket_info {
  * SIO_EDISCONNECTED (no sockets) when the server is freed before the answer. */
 typedef void (*sio_fetch_cb)(int err, const sio_socket_info *sockets, size_t n, void *user_data);
 /* fetchSockets: cb gets every selected socket (not before sio_fetch_sockets returns). The infos are copies,
- * valid during the callback, which may change the sockets freely. */
+ * valid during the callback, which may change the sockets freely. Returns 0, SIO_EINVAL, SIO_ENOMEM, or
+ * SIO_EDISCONNECTED while the server is being freed (cb is then not called). */
 int sio_fetch_sockets(sio_namespace *nsp, const sio_bcast *to, sio_fetch_cb cb, void *user_data);
 /* socketsJoin / socketsLeave: the selected sockets join (leave) rooms[0..n). */
 int sio_sockets_join(sio_namespace *nsp, const sio_bcast *to, const char *const *rooms, size_t n);

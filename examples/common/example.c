@@ -131,6 +131,12 @@ int ex_app_init(ex_app *app, const char *name, int argc, char **argv, const ex_f
         return -1;
     }
     app->port = sio_server_port(app->io);
+    /* Signals are handled from now on: a SIGTERM right after the "listening" line still ends the loop cleanly. */
+    app->sig[0] = evsignal_new(app->base, SIGINT, on_signal, app->base);
+    app->sig[1] = evsignal_new(app->base, SIGTERM, on_signal, app->base);
+    for (int i = 0; i < 2; i++)
+        if (app->sig[i])
+            evsignal_add(app->sig[i], NULL);
     printf("listening on http://%s:%d\n", app->host, app->port);
     return 0;
 }
@@ -143,11 +149,6 @@ void ex_app_set_http(ex_app *app, ex_http_cb cb, void *user_data)
 
 int ex_app_run(ex_app *app)
 {
-    app->sig[0] = evsignal_new(app->base, SIGINT, on_signal, app->base);
-    app->sig[1] = evsignal_new(app->base, SIGTERM, on_signal, app->base);
-    for (int i = 0; i < 2; i++)
-        if (app->sig[i])
-            evsignal_add(app->sig[i], NULL);
     event_base_dispatch(app->base);
     printf("%s: shutting down\n", app->name);
     sio_server_free(app->io); /* every socket hears "server shutting down" */

@@ -438,6 +438,51 @@ static void test_server_free_reentered_from_fetch_cancel(void **state)
     harness_free(&h, 1);
 }
 
+/* A disconnect handler run by sio_server_free starts a fetch and a broadcast with acks: refused (the server is
+ * going), not queued on a server about to be freed (the chat example's helper found the fetch's timer running
+ * after the free: a heap use after free). */
+static int late_rcs[2] = {1, 1};
+
+static void late_ack(int err, const cJSON *responses, void *ud)
+{
+    (void)err;
+    (void)responses;
+    (void)ud;
+    fail_msg("the callback of a refused broadcast with acks ran");
+}
+
+static void late_fetch(int err, const sio_socket_info *sockets, size_t n, void *ud)
+{
+    (void)err;
+    (void)sockets;
+    (void)n;
+    (void)ud;
+    fail_msg("the callback of a refused fetch ran");
+}
+
+static void fetch_on_disconnect(sio_socket *s, const char *reason, void *ud)
+{
+    harness *h = ud;
+    (void)reason;
+    late_rcs[0] = sio_fetch_sockets(sio_socket_namespace(s), NULL, late_fetch, h);
+    late_rcs[1] = sio_broadcast_with_ack(sio_socket_namespace(s), NULL, "x", NULL, NULL, 0, 1000, late_ack, h);
+}
+
+static void test_fetch_from_disconnect_handler_during_server_free(void **state)
+{
+    (void)state;
+    harness h;
+    harness_init(&h, 0);
+    client_connect(&h);
+    assert_non_null(h.last);
+    UT_EQ(sio_socket_on_disconnect(h.last, fetch_on_disconnect, &h), 0);
+    sio_server_free(h.srv);
+    UT_EQ(late_rcs[0], SIO_EDISCONNECTED);
+    UT_EQ(late_rcs[1], SIO_EDISCONNECTED);
+    event_base_loop(h.base, EVLOOP_NONBLOCK); /* reviewed code: the fetch's timer ran on the freed server here */
+    harness_free(&h, 1);
+}
+
 /* ------------------------------------------------------------------------------------------------------ */
 /* 4. Broadcast with acks                                                                                    */
 /* ------------------------------------------------------------------------------------------------------ */
@@ -672,6 +717,7 @@ int main(int argc, char **argv)
         UT_TEST(test_server_free_from_outgoing_listener_during_broadcast),
         UT_TEST(test_server_free_reentered_from_disconnect_handler),
         UT_TEST(test_server_free_reentered_from_fetch_cancel),
+        UT_TEST(test_fetch_from_disconnect_handler_during_server_free),
         UT_TEST(test_broadcast_ack_timeout_releases_pending_acks),
         UT_TEST(test_fetch_infos_survive_the_callbacks_own_changes),
         UT_TEST(test_handshake_header_names_are_lowercase),
