@@ -103,12 +103,12 @@ test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 test-interop: all
-	node --test --test-concurrency=4 test/interop/
+	node --test --test-concurrency=4 test/interop/ test/cluster/
 
 # The same suites against build/san/conformance: a leak or memory error fails the test that stops the server.
 test-interop-san:
 	$(MAKE) SANITIZE=1 all
-	EIO_CONFORMANCE=build/san/conformance node --test --test-concurrency=4 test/interop/
+	EIO_CONFORMANCE=build/san/conformance node --test --test-concurrency=4 test/interop/ test/cluster/ test/cluster/
 
 build/fuzz/%: test/fuzz/%.c $(wildcard engineio/*.c engineio/*.h socketio/*.c socketio/*.h rooms/*.c rooms/*.h)
 	@mkdir -p $(dir $@)
