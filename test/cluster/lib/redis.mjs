@@ -1,5 +1,5 @@
-// A real redis-server (Debian's /usr/bin/redis-server) for one test file: on a free port of 127.0.0.1, nothing on
-// disk (no RDB, no AOF). startRedis() resolves once it answers PING and returns
+// A real redis-server (Debian's /usr/bin/redis-server) for one test file: on a free port of 127.0.0.1 (or the one of
+// startRedis({port})), nothing on disk (no RDB, no AOF). startRedis() resolves once it answers PING and returns
 // { port, url, stop(), start(), restart({downMs, whileDown}), command(...args) }. Call stop() from an after() hook; a process 'exit'
 // handler also kills it, so that it is never left running.
 import { spawn } from "node:child_process";
@@ -139,10 +139,11 @@ async function stopProc(proc) {
   clearTimeout(t);
 }
 
-export async function startRedis() {
+// options: { port } to start it on that port (no other one is tried), else a free one.
+export async function startRedis({ port: wanted } = {}) {
   let proc, port;
   for (let attempt = 0; ; attempt++) {
-    port = await freePort();
+    port = wanted ?? await freePort();
     proc = spawnRedis(port);
     try {
       await waitPing(port, proc);
@@ -150,7 +151,7 @@ export async function startRedis() {
     } catch (err) {
       // e.g. another process took the port meanwhile: try another one
       await stopProc(proc);
-      if (attempt >= 2) throw new Error(`${err.message}\n${proc.output()}`);
+      if (wanted !== undefined || attempt >= 2) throw new Error(`${err.message}\n${proc.output()}`);
     }
   }
   const handle = {
