@@ -45,11 +45,14 @@ UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps run test test-unit test-interop test-interop-san test-fuzz fuzz bench clean format
+.PHONY: all deps deps-test run test test-unit test-interop test-interop-san test-fuzz fuzz bench clean format
 all: $(LIB) $(PROGS) $(BENCH_BIN)
 
 deps:
 	@scripts/deps.sh
+
+deps-test:
+	@scripts/deps.sh --test
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,7 +94,7 @@ run: deps all
 
 # Everything: unit tests (plain, then under ASan+UBSan), a warning-free clang build, the interop suites
 # against the plain build and against the ASan+UBSan build, then short fuzz runs.
-test: deps
+test: deps-test
 	$(MAKE) all test-unit
 	$(MAKE) SANITIZE=1 all test-unit
 	$(MAKE) CC=clang BUILD=build/clang all

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Installs what building and testing socketio-c needs and is missing on this Debian machine:
-# the C libraries and tools (apt-get, or sudo apt-get when not root) and the test-only npm packages
-# (npm ci from the committed package-lock.json). Safe to run again: it does nothing when all is there.
-# `scripts/deps.sh --bench` also installs the benchmark's Node server packages (bench/package-lock.json).
+# Installs what building and running socketio-c needs and is missing on this Debian machine: the C libraries
+# and tools (apt-get, or sudo apt-get when not root) and the npm packages (npm ci from the committed
+# package-lock.json: socket.io-client, whose browser bundle the examples serve, and the test-only packages).
+# Safe to run again: it does nothing when all is there.
+# `scripts/deps.sh --test` also installs what only the tests need (clang and its sanitizer runtime, cmocka,
+# python-socketio, Chromium, redis-server); `--bench` the benchmark's Node server packages (bench/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(build-essential pkg-config clang libclang-rt-14-dev libevent-dev libwslay-dev libcjson-dev
-      libhttp-parser-dev libssl-dev zlib1g-dev libcmocka-dev nodejs npm chromium
-      python3-socketio python3-requests python3-websocket libhiredis-dev libmsgpack-dev redis-server)
+debs=(build-essential pkg-config libevent-dev libwslay-dev libcjson-dev libhttp-parser-dev libssl-dev zlib1g-dev
+      libhiredis-dev libmsgpack-dev nodejs npm)
+if [ "${1:-}" = "--test" ]; then
+  debs+=(clang libclang-rt-14-dev libcmocka-dev chromium python3-socketio python3-requests python3-websocket
+         redis-server)
+fi
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

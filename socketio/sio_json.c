@@ -40,9 +40,12 @@ static void put(jout *o, const char *s, size_t n)
     o->len += n;
 }
 
+/* A number as JavaScript's Number.prototype.toString writes it (ECMA-262 Number::toString): the shortest digits
+ * that read back as the same double, then plain notation for 1e-6 <= |d| < 1e21 and exponent notation ("1e+21",
+ * "1.5e-7") outside. */
 static void put_number(jout *o, double d)
 {
-    char tmp[32];
+    char tmp[40];
     if (!isfinite(d)) {
         put(o, "null", 4);
         return;
@@ -51,18 +54,62 @@ static void put_number(jout *o, double d)
         put(o, "0", 1); /* JSON.stringify(-0) is "0" */
         return;
     }
-    int n = 0;
     if (d == floor(d) && fabs(d) < 9007199254740992.0) {
-        n = snprintf(tmp, sizeof(tmp), "%.0f", d); /* integers, the common case, as JavaScript writes them */
-    } else {
-        /* The shortest form that reads back as the same double, as JavaScript chooses. */
-        for (int prec = 1; prec <= 17; prec++) {
-            n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-            if (strtod(tmp, NULL) == d)
-                break;
-        }
+        int n = snprintf(tmp, sizeof(tmp), "%.0f", d); /* integers, the common case */
+        put(o, tmp, (size_t)n);
+        return;
     }
-    put(o, tmp, (size_t)n);
+    /* The shortest digits: "%.{p-1}e" for the smallest p that reads back exactly. */
+    char e[40];
+    for (int prec = 0; prec <= 16; prec++) {
+        snprintf(e, sizeof(e), "%.*e", prec, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    char digits[20];
+    size_t k = 0;
+    const char *p = e;
+    int neg = *p == '-';
+    if (neg)
+        p++;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9' && k < sizeof(digits) - 1)
+            digits[k++] = *p;
+    while (k > 1 && digits[k - 1] == '0')
+        k--; /* "%.2e" of 1.5 is "1.50e+00" */
+    digits[k] = 0;
+    int n = atoi(p + 1) + 1; /* where the decimal point goes, counted from the first digit */
+    size_t w = 0;
+    if (neg)
+        tmp[w++] = '-';
+    if ((int)k <= n && n <= 21) {
+        memcpy(tmp + w, digits, k);
+        w += k;
+        for (int i = (int)k; i < n; i++)
+            tmp[w++] = '0';
+    } else if (0 < n && n <= 21) {
+        memcpy(tmp + w, digits, (size_t)n);
+        w += (size_t)n;
+        tmp[w++] = '.';
+        memcpy(tmp + w, digits + n, k - (size_t)n);
+        w += k - (size_t)n;
+    } else if (-6 < n && n <= 0) {
+        tmp[w++] = '0';
+        tmp[w++] = '.';
+        for (int i = 0; i < -n; i++)
+            tmp[w++] = '0';
+        memcpy(tmp + w, digits, k);
+        w += k;
+    } else {
+        tmp[w++] = digits[0];
+        if (k > 1) {
+            tmp[w++] = '.';
+            memcpy(tmp + w, digits + 1, k - 1);
+            w += k - 1;
+        }
+        w += (size_t)snprintf(tmp + w, sizeof(tmp) - w, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
+    }
+    put(o, tmp, w);
 }
 
 static void put_string(jout *o, const char *s)
