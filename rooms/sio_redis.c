@@ -75,16 +75,18 @@ int sio_redis_options_parse_url(sio_redis_options *o, const char *url, char *buf
         return -1;
     const char *p = url + 8;
     const char *hostpart_end = p + strcspn(p, "/?#");
-    const char *at = memchr(p, '@', (size_t)(hostpart_end - p));
+    /* The last '@' ends the user part, as in WHATWG's URL parser: a password may hold a raw '@'. An empty
+     * password is none (as node-redis): AUTH "" is refused by a Redis without one. */
+    const char *at = memrchr(p, '@', (size_t)(hostpart_end - p));
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         if (colon) {
             if (colon > p && !(o->username = copy_decoded(&out, end, p, (size_t)(colon - p))))
                 return -1;
-            if (!(o->password = copy_decoded(&out, end, colon + 1, (size_t)(at - colon - 1))))
+            if (at > colon + 1 && !(o->password = copy_decoded(&out, end, colon + 1, (size_t)(at - colon - 1))))
                 return -1;
-        } else if (!(o->password = copy_decoded(&out, end, p, (size_t)(at - p)))) {
-            return -1; /* redis://password@host, as node-redis reads it */
+        } else if (at > p && !(o->password = copy_decoded(&out, end, p, (size_t)(at - p)))) {
+            return -1; /* redis://password@host, as redis-cli reads it (node-redis 4 takes it for a username) */
         }
         p = at + 1;
     }
@@ -436,7 +438,8 @@ void sio__redis_unsubscribe(sio_redis *r, const char *pattern, const char *const
 {
     if (!r->sub.up || !r->sub.ac)
         return;
-    sub_command(r, "PUNSUBSCRIBE", pattern);
+    if (pattern)
+        sub_command(r, "PUNSUBSCRIBE", pattern);
     for (size_t i = 0; channels[i]; i++)
         sub_command(r, "UNSUBSCRIBE", channels[i]);
 }

@@ -21,52 +21,7 @@
 #include "rooms/sio_redis_private.h"
 #include "socketio/sio_json.h"
 
-enum {
-    REQ_SOCKETS = 0,
-    REQ_ALL_ROOMS = 1,
-    REQ_REMOTE_JOIN = 2,
-    REQ_REMOTE_LEAVE = 3,
-    REQ_REMOTE_DISCONNECT = 4,
-    REQ_REMOTE_FETCH = 5,
-    REQ_SERVER_SIDE_EMIT = 6,
-    REQ_BROADCAST = 7,
-    REQ_BROADCAST_CLIENT_COUNT = 8,
-    REQ_BROADCAST_ACK = 9
-};
-
 #define MAX_REMOTE_ATTACHMENTS 64
-
-struct redis_req;
-
-struct redis_ad {
-    sio_redis *r;
-    sio_namespace *nsp;
-    void *mem;                 /* the in-memory adapter: this server's rooms */
-    char uid[7];               /* this server's id in messages (6 characters, as the reference's uid2(6)) */
-    char *channel;             /* <prefix>#<nsp># */
-    char *pattern;             /* <prefix>#<nsp>#* */
-    char *req_channel;         /* <prefix>-request#<nsp># */
-    char *resp_channel;        /* <prefix>-response#<nsp># */
-    char *own_resp_channel;    /* <prefix>-response#<nsp>#<uid># (publishOnSpecificResponseChannel) */
-    struct redis_req *reqs;    /* this server's requests waiting for answers */
-    struct redis_ad *next;     /* r's list */
-};
-
-/* A request of ours waiting for the other servers' answers. */
-struct redis_req {
-    struct redis_req *next;
-    struct redis_ad *ad;
-    char id[7];
-    int type;                  /* REQ_REMOTE_FETCH, REQ_SERVER_SIDE_EMIT or REQ_BROADCAST */
-    struct event *timer;       /* ends it */
-    sio_ack_collector *col;    /* SERVER_SIDE_EMIT, BROADCAST: referenced */
-    sio_fetch_cb cb;           /* REMOTE_FETCH */
-    void *ud;
-    cJSON *sockets;            /* REMOTE_FETCH: [{id, handshake, rooms, data}], ours first */
-    char *text;                /* the request, published once the server count is known */
-    long expected;             /* answers to wait for (-1 until the server count is known) */
-    long got;
-};
 
 static const sio_adapter_ops *mem_ops = &sio_memory_adapter;
 
@@ -312,9 +267,12 @@ static void fetch_finish(struct redis_req *q, int err)
             sio_bcast one = {.rooms = own, .nrooms = 1};
             sio_socket **v;
             long found = mem_ops->select(q->ad->mem, &one, &v);
-            if (found > 0) {
-                locals[k] = v[0];
-                for (long i = 1; i < found; i++)
+            /* The room named by the id may hold other sockets too (or be any room, for an id from another
+             * server): only the socket with that id is this one. */
+            for (long i = 0; i < found; i++) {
+                if (!locals[k] && strcmp(sio_socket_id(v[i]), id->valuestring) == 0)
+                    locals[k] = v[i];
+                else
                     sio_socket_unref(v[i]);
             }
             if (found >= 0)
@@ -466,8 +424,12 @@ static void ad_destroy(void *p)
             *pp = ad->next;
             break;
         }
-    const char *chans[] = {ad->req_channel, ad->resp_channel, ad->own_resp_channel, NULL};
-    sio__redis_unsubscribe(r, ad->pattern, chans);
+    /* Only this adapter's own channel is left. The namespace's pattern and channels may be another live
+     * adapter's too (another server on r with this namespace): Redis counts one subscription per name and
+     * connection, so leaving them would leave that server deaf. What comes on them for no adapter is
+     * ignored; a reconnection subscribes only the live adapters' channels. */
+    const char *own[] = {ad->own_resp_channel, NULL};
+    sio__redis_unsubscribe(r, NULL, own);
     while (ad->reqs) {
         struct redis_req *q = ad->reqs;
         if (q->type == REQ_REMOTE_FETCH) {
@@ -799,12 +761,12 @@ static void on_broadcast(struct redis_ad *ad, const char *channel, size_t chlen,
             return;
         char room[256];
         size_t rl = chlen - base - 1;
-        if (rl >= sizeof(room))
-            return;
-        memcpy(room, channel + base, rl);
-        room[rl] = 0;
-        if (mem_ops->room_size(ad->mem, room) == 0)
-            return;
+        if (rl < sizeof(room)) { /* a longer name is left to the selection in the message */
+            memcpy(room, channel + base, rl);
+            room[rl] = 0;
+            if (mem_ops->room_size(ad->mem, room) == 0)
+                return;
+        }
     }
     sio_mp_atts atts = SIO_MP_ATTS_INIT;
     cJSON *msg = sio_mp_decode((const uint8_t *)data, len, &atts, MAX_REMOTE_ATTACHMENTS);
