@@ -83,7 +83,13 @@ sio_encoded *sio_encoded_new_relay(sio_namespace *nsp, const char *event, const 
 void sio_adapter_server_side_event(sio_namespace *nsp, const char *event, const cJSON *args,
                                    void (*reply)(const cJSON *response, void *arg), void *arg);
 
-/* The namespace's event_base (for an adapter's timers) and server. */
+/* Around an adapter's own entry points from the event loop (its timers, its connections' callbacks) that may
+ * run application code: a sio_server_free made there is then deferred to a fresh loop iteration, as from the
+ * library's own callbacks. Nest freely; always paired. */
+void sio_adapter_enter(void);
+void sio_adapter_leave(void);
+
+/* The namespace's event_base (for an adapter's timers). */
 struct event_base *sio_namespace_base(const sio_namespace *nsp);
 
 /* The room member embedded in each socket, and back. */
@@ -123,7 +129,8 @@ typedef struct sio_adapter_ops {
      * client count with sio_ack_collector_client_count before returning, and the other servers' counts and
      * answers as they come. */
     int (*broadcast_with_ack)(void *ad, const sio_encoded *pkt, const sio_bcast *opts);
-    /* How many servers take part (1 without a cluster); cb may run before the call returns. */
+    /* How many servers take part (1 without a cluster): cb exactly once, maybe before the call returns, never
+     * when it returns an error. */
     int (*server_count)(void *ad, void (*cb)(size_t n, void *arg), void *arg);
 
     /* Server-wide operations on the selected sockets. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rooms/sio_redis_private.h"
 
@@ -120,6 +121,30 @@ int sio_redis_options_parse_url(sio_redis_options *o, const char *url, char *buf
 /* --- connections --- */
 
 static void conn_start(struct redis_conn *c);
+static void resubscribe(sio_redis *r);
+static void maybe_free_later(sio_redis *r);
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Every hiredis callback runs between these: a sio_redis_free from what it runs waits until it is over, and
+ * the Socket.IO layer defers a sio_server_free the application makes from there (sio_adapter_enter). */
+static void cb_enter(sio_redis *r)
+{
+    r->depth++;
+    sio_adapter_enter();
+}
+
+static void cb_leave(sio_redis *r)
+{
+    sio_adapter_leave();
+    if (--r->depth == 0 && r->freeing)
+        maybe_free_later(r);
+}
 
 static void conn_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -131,6 +156,11 @@ static void conn_retry_cb(evutil_socket_t fd, short what, void *arg)
 static const char *conn_name(const struct redis_conn *c)
 {
     return c->subscriber ? "subscriber" : "publisher";
+}
+
+static const char *where(const sio_redis *r)
+{
+    return r->unix_path ? r->unix_path : r->host;
 }
 
 static void conn_schedule(struct redis_conn *c)
@@ -148,29 +178,60 @@ static void conn_lost(struct redis_conn *c, const char *why)
     int was = c->up;
     c->ac = NULL;
     c->up = 0;
+    if (!c->subscriber) {
+        c->r->pub_inflight = 0;
+        c->r->pending_bytes = 0; /* their callbacks ran with no reply */
+    }
     if (c->r->freeing)
         return;
     if (was)
         eio_log(EIO_LOG_WARN, "redis: %s connection to %s:%d lost (%s); serving local clients only, reconnecting",
-                conn_name(c), c->r->unix_path ? c->r->unix_path : c->r->host, c->r->port, why);
+                conn_name(c), where(c->r), c->r->port, why);
     conn_schedule(c);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
     struct redis_conn *c = ac->data;
-    if (c)
-        conn_lost(c, status == REDIS_OK ? "closed" : ac->errstr);
+    if (!c)
+        return;
+    sio_redis *r = c->r;
+    cb_enter(r);
+    conn_lost(c, status == REDIS_OK ? "closed" : ac->errstr);
+    cb_leave(r);
 }
 
-static void on_auth(redisAsyncContext *ac, void *reply, void *arg)
+/* The answer to the PING that follows AUTH: only now is the connection usable (a refusal, such as a wrong
+ * password, "LOADING" or "max number of clients", keeps the backoff growing instead of reconnecting at once). */
+static void on_ready(redisAsyncContext *ac, void *reply, void *arg)
 {
     struct redis_conn *c = arg;
     redisReply *rep = reply;
-    if (rep && rep->type == REDIS_REPLY_ERROR && c->ac == ac) {
-        eio_log(EIO_LOG_ERROR, "redis: AUTH refused on the %s connection: %s", conn_name(c), rep->str);
-        redisAsyncDisconnect(ac); /* and try again later: the password may be set on the server meanwhile */
+    if (!rep || c->ac != ac || c->r->freeing)
+        return;
+    sio_redis *r = c->r;
+    cb_enter(r);
+    if (rep->type == REDIS_REPLY_ERROR) {
+        if (!c->refused_logged)
+            eio_log(EIO_LOG_ERROR, "redis: %s:%d refused the %s connection: %s; retrying", where(r), r->port,
+                    conn_name(c), rep->str);
+        c->refused_logged = 1;
+        redisAsyncDisconnect(ac);
+        cb_leave(r);
+        return;
     }
+    c->up = 1;
+    c->refused_logged = 0;
+    c->backoff_ms = BACKOFF_MIN_MS;
+    if (!r->unix_path)
+        redisEnableKeepAlive(&ac->c); /* a silent partition is noticed (the subscriber never writes) */
+    eio_log(c->was_up ? EIO_LOG_WARN : EIO_LOG_INFO, "redis: %s connected to %s:%d", conn_name(c), where(r), r->port);
+    c->was_up = 1;
+    if (!c->subscriber)
+        r->pub_last_reply_ms = now_ms();
+    else
+        resubscribe(r);
+    cb_leave(r);
 }
 
 static void on_connect(const redisAsyncContext *cac, int status)
@@ -179,27 +240,25 @@ static void on_connect(const redisAsyncContext *cac, int status)
     redisAsyncContext *ac = (redisAsyncContext *)cac;
     if (!c)
         return;
+    sio_redis *r = c->r;
+    cb_enter(r);
     if (status != REDIS_OK) {
         /* hiredis frees the context after this callback; no disconnect callback follows. */
         if (!c->was_up && c->backoff_ms == BACKOFF_MIN_MS)
             eio_log(EIO_LOG_WARN, "redis: cannot connect the %s to %s:%d (%s); serving local clients only, retrying",
-                    conn_name(c), c->r->unix_path ? c->r->unix_path : c->r->host, c->r->port, ac->errstr);
+                    conn_name(c), where(r), r->port, ac->errstr);
         c->ac = NULL;
         conn_schedule(c);
+        cb_leave(r);
         return;
     }
-    sio_redis *r = c->r;
     if (r->password) {
         const char *argv[3] = {"AUTH", r->username ? r->username : r->password, r->password};
-        redisAsyncCommandArgv(ac, on_auth, c, r->username ? 3 : 2, argv, NULL);
+        redisAsyncCommandArgv(ac, NULL, NULL, r->username ? 3 : 2, argv, NULL); /* PING tells how it went */
     }
-    c->up = 1;
-    c->backoff_ms = BACKOFF_MIN_MS;
-    eio_log(c->was_up ? EIO_LOG_WARN : EIO_LOG_INFO, "redis: %s connected to %s:%d", conn_name(c),
-            r->unix_path ? r->unix_path : r->host, r->port);
-    c->was_up = 1;
-    if (c->subscriber)
-        sio__redis_ad_resubscribe(r);
+    const char *ping[1] = {"PING"};
+    redisAsyncCommandArgv(ac, on_ready, c, 1, ping, NULL);
+    cb_leave(r);
 }
 
 static void conn_start(struct redis_conn *c)
@@ -214,8 +273,8 @@ static void conn_start(struct redis_conn *c)
     }
     if (ac->err) {
         if (!c->was_up && c->backoff_ms == BACKOFF_MIN_MS)
-            eio_log(EIO_LOG_WARN, "redis: cannot connect the %s to %s:%d (%s); retrying", conn_name(c),
-                    r->unix_path ? r->unix_path : r->host, r->port, ac->errstr);
+            eio_log(EIO_LOG_WARN, "redis: cannot connect the %s to %s:%d (%s); retrying", conn_name(c), where(r),
+                    r->port, ac->errstr);
         redisAsyncFree(ac);
         conn_schedule(c);
         return;
@@ -232,6 +291,21 @@ static void conn_start(struct redis_conn *c)
     c->ac = ac;
 }
 
+/* A publisher with commands unanswered for long is cut, so that what waits on it (server counts, publishes)
+ * is answered and freed, and it reconnects: a hung Redis (SIGSTOP, a partition) cannot grow our memory. */
+static void health_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sio_redis *r = arg;
+    (void)fd;
+    (void)what;
+    uint64_t limit = r->request_timeout_ms > 2000 ? r->request_timeout_ms : 2000;
+    if (r->pub.up && r->pub.ac && r->pub_inflight > 0 && now_ms() - r->pub_last_reply_ms > limit) {
+        eio_log(EIO_LOG_WARN, "redis: %s:%d has not answered for %llu ms; reconnecting", where(r), r->port,
+                (unsigned long long)(now_ms() - r->pub_last_reply_ms));
+        redisAsyncDisconnect(r->pub.ac);
+    }
+}
+
 static int conn_init(sio_redis *r, struct redis_conn *c, int subscriber)
 {
     c->r = r;
@@ -246,7 +320,8 @@ static void conn_cleanup(struct redis_conn *c)
     if (c->ac) {
         redisAsyncContext *ac = c->ac;
         c->ac = NULL;
-        redisAsyncFree(ac); /* runs the pending callbacks with no reply, then the disconnect callback */
+        ac->data = NULL; /* its disconnect callback has nothing to do */
+        redisAsyncFree(ac); /* runs the pending callbacks with no reply */
     }
     if (c->retry)
         event_free(c->retry);
@@ -256,9 +331,14 @@ static void conn_cleanup(struct redis_conn *c)
 /* A host name is resolved here, once: hiredis would call getaddrinfo, which blocks, at every reconnection. */
 static char *resolve(const char *host)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
-        return NULL;
+    /* IPv4 first: "localhost" often resolves to ::1 first, and Redis may listen on 127.0.0.1 only. */
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
+        hints.ai_family = AF_UNSPEC;
+        res = NULL;
+        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+            return NULL;
+    }
     char text[INET6_ADDRSTRLEN] = "";
     const void *addr = res->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
                                                   : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
@@ -303,7 +383,10 @@ sio_redis *sio_redis_new(struct event_base *base, const sio_redis_options *o)
     r->prefix = dup_or_null(o->key_prefix ? o->key_prefix : "socket.io", &fail);
     r->request_timeout_ms = o->request_timeout_ms ? o->request_timeout_ms : 5000;
     r->max_pending_bytes = o->max_pending_bytes ? o->max_pending_bytes : 16u << 20;
-    if (fail || conn_init(r, &r->pub, 0) < 0 || conn_init(r, &r->sub, 1) < 0) {
+    r->health = event_new(base, -1, EV_PERSIST, health_cb, r);
+    struct timeval second = {1, 0};
+    if (fail || !r->health || event_add(r->health, &second) < 0 || conn_init(r, &r->pub, 0) < 0 ||
+        conn_init(r, &r->sub, 1) < 0) {
         sio_redis_free(r);
         return NULL;
     }
@@ -312,13 +395,19 @@ sio_redis *sio_redis_new(struct event_base *base, const sio_redis_options *o)
     return r;
 }
 
-void sio_redis_free(sio_redis *r)
+static void free_now(sio_redis *r)
 {
-    if (!r)
-        return;
     r->freeing = 1;
+    r->depth++; /* the callbacks redisAsyncFree runs must not start another free */
     conn_cleanup(&r->sub);
     conn_cleanup(&r->pub);
+    if (r->health)
+        event_free(r->health);
+    while (r->subs) {
+        struct redis_sub *x = r->subs;
+        r->subs = x->next;
+        free(x);
+    }
     free(r->host);
     free(r->unix_path);
     free(r->username);
@@ -327,19 +416,70 @@ void sio_redis_free(sio_redis *r)
     free(r);
 }
 
+static void free_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sio_redis *r = arg;
+    (void)fd;
+    (void)what;
+    if (r->depth == 0 && !r->ads)
+        free_now(r);
+    else
+        r->free_scheduled = 0; /* the last callback or adapter to go schedules it again */
+}
+
+/* From a fresh loop iteration: hiredis still uses its context after a callback of ours returns. */
+static void maybe_free_later(sio_redis *r)
+{
+    if (r->ads || r->free_scheduled)
+        return;
+    struct timeval zero = {0, 0};
+    if (event_base_once(r->base, -1, EV_TIMEOUT, free_later_cb, r, &zero) == 0)
+        r->free_scheduled = 1;
+}
+
+void sio__redis_unused(sio_redis *r)
+{
+    if (r->freeing)
+        maybe_free_later(r);
+}
+
+void sio_redis_free(sio_redis *r)
+{
+    if (!r || r->freeing)
+        return;
+    r->freeing = 1; /* no reconnection from now on */
+    if (r->pub.retry)
+        event_del(r->pub.retry);
+    if (r->sub.retry)
+        event_del(r->sub.retry);
+    if (r->depth == 0 && !r->ads)
+        free_now(r);
+    else
+        maybe_free_later(r); /* or when the last adapter goes */
+}
+
 int sio_redis_connected(const sio_redis *r)
 {
-    return r && r->pub.up && r->sub.up;
+    return r && r->pub.up && r->sub.up; /* up: answered a PING (after AUTH); the subscriber then subscribes */
 }
 
 /* --- commands --- */
+
+static void pub_answered(sio_redis *r)
+{
+    if (r->pub_inflight)
+        r->pub_inflight--;
+    r->pub_last_reply_ms = now_ms();
+}
 
 static void on_published(redisAsyncContext *ac, void *reply, void *arg)
 {
     struct redis_conn *c = ac->data;
     size_t len = (size_t)(uintptr_t)arg;
-    (void)reply;
-    if (c && c->r->pending_bytes >= len)
+    if (!c || !reply)
+        return; /* freed or disconnected: conn_lost reset the counts */
+    pub_answered(c->r);
+    if (c->r->pending_bytes >= len)
         c->r->pending_bytes -= len;
 }
 
@@ -356,37 +496,55 @@ void sio__redis_publish(sio_redis *r, const char *channel, const void *data, siz
     r->dropped = 0;
     const char *argv[3] = {"PUBLISH", channel, data};
     size_t lens[3] = {7, strlen(channel), len};
-    if (redisAsyncCommandArgv(r->pub.ac, on_published, (void *)(uintptr_t)len, 3, argv, lens) == REDIS_OK)
+    if (redisAsyncCommandArgv(r->pub.ac, on_published, (void *)(uintptr_t)len, 3, argv, lens) == REDIS_OK) {
         r->pending_bytes += len;
+        r->pub_inflight++;
+    }
 }
 
 struct numsub_req {
+    sio_redis *r;
     void (*cb)(size_t n, void *arg);
     void *arg;
 };
 
+/* Server counts waiting for Redis, at most: beyond, "this server alone" at once (Redis is hung or flooded). */
+#define MAX_NUMSUB_INFLIGHT 1024
+
 static void on_numsub(redisAsyncContext *ac, void *reply, void *arg)
 {
     struct numsub_req *q = arg;
+    sio_redis *r = q->r;
     redisReply *rep = reply;
     size_t n = 1;
     (void)ac;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_INTEGER &&
-        rep->element[1]->integer > 0)
-        n = (size_t)rep->element[1]->integer;
-    q->cb(n, q->arg);
+    r->numsub_inflight--;
+    if (rep) {
+        pub_answered(r);
+        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_INTEGER &&
+            rep->element[1]->integer > 0)
+            n = (size_t)rep->element[1]->integer;
+    }
+    cb_enter(r);
+    q->cb(n, q->arg); /* exactly once, also when the connection is gone (no reply) */
+    cb_leave(r);
     free(q);
 }
 
 int sio__redis_numsub(sio_redis *r, const char *channel, void (*cb)(size_t n, void *arg), void *arg)
 {
-    struct numsub_req *q = r->pub.up && r->sub.up ? malloc(sizeof(*q)) : NULL;
+    struct numsub_req *q = r->pub.up && r->sub.up && r->numsub_inflight < MAX_NUMSUB_INFLIGHT ? malloc(sizeof(*q))
+                                                                                             : NULL;
     if (q) {
+        q->r = r;
         q->cb = cb;
         q->arg = arg;
         const char *argv[3] = {"PUBSUB", "NUMSUB", channel};
-        if (redisAsyncCommandArgv(r->pub.ac, on_numsub, q, 3, argv, NULL) == REDIS_OK)
+        if (redisAsyncCommandArgv(r->pub.ac, on_numsub, q, 3, argv, NULL) == REDIS_OK) {
+            r->numsub_inflight++;
+            r->pub_inflight++;
             return 0;
+        }
         free(q);
     }
     cb(1, arg); /* Redis down: this server alone */
@@ -415,31 +573,78 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply, void *arg)
     } else {
         return;
     }
-    if (ch->type == REDIS_REPLY_STRING && data->type == REDIS_REPLY_STRING)
+    if (ch->type == REDIS_REPLY_STRING && data->type == REDIS_REPLY_STRING) {
+        cb_enter(r);
         sio__redis_ad_message(r, ch->str, ch->len, data->str, data->len);
+        cb_leave(r);
+    }
 }
 
-static void sub_command(sio_redis *r, const char *cmd, const char *name)
+static void sub_command(sio_redis *r, const struct redis_sub *x, int on)
 {
-    const char *argv[2] = {cmd, name};
+    if (!r->sub.up || !r->sub.ac)
+        return; /* done at the next connection */
+    const char *argv[2] = {x->pattern ? (on ? "PSUBSCRIBE" : "PUNSUBSCRIBE") : (on ? "SUBSCRIBE" : "UNSUBSCRIBE"),
+                           x->name};
     redisAsyncCommandArgv(r->sub.ac, on_sub_reply, r, 2, argv, NULL);
+}
+
+static void resubscribe(sio_redis *r)
+{
+    for (struct redis_sub *x = r->subs; x; x = x->next)
+        sub_command(r, x, 1);
+}
+
+static struct redis_sub **sub_find(sio_redis *r, const char *name, int pattern)
+{
+    struct redis_sub **pp = &r->subs;
+    while (*pp && !((*pp)->pattern == pattern && strcmp((*pp)->name, name) == 0))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void sub_add(sio_redis *r, const char *name, int pattern)
+{
+    struct redis_sub **pp = sub_find(r, name, pattern);
+    if (*pp) {
+        (*pp)->refs++;
+        return;
+    }
+    size_t n = strlen(name) + 1;
+    struct redis_sub *x = malloc(sizeof(*x) + n);
+    if (!x)
+        return;
+    x->refs = 1;
+    x->pattern = pattern;
+    memcpy(x->name, name, n);
+    x->next = r->subs;
+    r->subs = x;
+    sub_command(r, x, 1);
+}
+
+static void sub_del(sio_redis *r, const char *name, int pattern)
+{
+    struct redis_sub **pp = sub_find(r, name, pattern);
+    struct redis_sub *x = *pp;
+    if (!x || --x->refs > 0)
+        return;
+    *pp = x->next;
+    sub_command(r, x, 0);
+    free(x);
 }
 
 void sio__redis_subscribe(sio_redis *r, const char *pattern, const char *const *channels)
 {
-    if (!r->sub.up || !r->sub.ac)
-        return; /* done at the next connection */
-    sub_command(r, "PSUBSCRIBE", pattern);
+    if (pattern)
+        sub_add(r, pattern, 1);
     for (size_t i = 0; channels[i]; i++)
-        sub_command(r, "SUBSCRIBE", channels[i]);
+        sub_add(r, channels[i], 0);
 }
 
 void sio__redis_unsubscribe(sio_redis *r, const char *pattern, const char *const *channels)
 {
-    if (!r->sub.up || !r->sub.ac)
-        return;
     if (pattern)
-        sub_command(r, "PUNSUBSCRIBE", pattern);
+        sub_del(r, pattern, 1);
     for (size_t i = 0; channels[i]; i++)
-        sub_command(r, "UNSUBSCRIBE", channels[i]);
+        sub_del(r, channels[i], 0);
 }

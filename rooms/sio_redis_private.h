@@ -21,6 +21,15 @@ struct redis_conn {
     struct event *retry;        /* the reconnection timer */
     unsigned backoff_ms;        /* the next retry's delay */
     int was_up;                 /* it has been up once (for the log lines) */
+    int refused_logged;         /* Redis refused us (AUTH, LOADING, ...) and it was logged, this outage */
+};
+
+/* A channel or pattern subscribed to, by as many adapters as refs (several servers may share one sio_redis). */
+struct redis_sub {
+    struct redis_sub *next;
+    unsigned refs;
+    int pattern;                /* PSUBSCRIBE rather than SUBSCRIBE */
+    char name[];
 };
 
 struct sio_redis {
@@ -36,15 +45,24 @@ struct sio_redis {
     unsigned long dropped;      /* publishes dropped since the last log line about them */
     struct redis_conn pub, sub;
     struct redis_ad *ads;       /* the adapters (one per namespace of each server using r) */
-    int freeing;                /* sio_redis_free runs: no reconnection */
+    unsigned long ads_gen;      /* changes when an adapter is destroyed (message dispatch checks it) */
+    struct redis_sub *subs;     /* what the subscriber is subscribed to (again at each connection) */
+    unsigned numsub_inflight;   /* PUBSUB NUMSUB sent and not answered (capped: a hung Redis) */
+    unsigned pub_inflight;      /* commands of the publisher not answered yet */
+    uint64_t pub_last_reply_ms; /* when the publisher last answered (the hung-Redis watchdog) */
+    struct event *health;       /* the watchdog's timer */
+    unsigned relays;            /* other servers' broadcasts with acks being relayed (capped) */
+    int depth;                  /* hiredis callbacks of r running (a free waits for them) */
+    int freeing;                /* sio_redis_free was called: no reconnection; freed once unused */
+    int free_scheduled;         /* the free waits for a fresh loop iteration */
 };
 
 /* PUBLISH channel data, unless the publishing connection is down or too much waits (then dropped). */
 void sio__redis_publish(sio_redis *r, const char *channel, const void *data, size_t len);
 /* PUBSUB NUMSUB channel: cb(n, arg) exactly once, maybe before returning (1 while Redis is down). */
 int sio__redis_numsub(sio_redis *r, const char *channel, void (*cb)(size_t n, void *arg), void *arg);
-/* The channels of an adapter to subscribe to: a pattern and three channels (NULL-terminated lists). The
- * pattern of sio__redis_unsubscribe may be NULL. */
+/* The channels of an adapter to subscribe to: a pattern (may be NULL) and channels (a NULL-terminated list).
+ * Counted: Redis is told on the first subscribe of a name and the last unsubscribe (servers sharing r). */
 void sio__redis_subscribe(sio_redis *r, const char *pattern, const char *const *channels);
 void sio__redis_unsubscribe(sio_redis *r, const char *pattern, const char *const *channels);
 
@@ -97,9 +115,20 @@ struct redis_req {
     long got;                  /* answers received */
 };
 
-/* sio_redis_adapter.c: a message from the subscription (channel and data borrowed for the call). */
+/* sio_redis_adapter.c, for sio_redis_incoming.c: */
+/* Publishes j (JSON as JavaScript writes it) on channel. */
+void sio__redis_publish_json(struct redis_ad *ad, const char *channel, const cJSON *j);
+/* The request of ad with that requestId, or NULL. */
+struct redis_req *sio__redis_req_find(struct redis_ad *ad, const char *id);
+/* Ends a fetchSockets request: its callback gets the sockets gathered (err 0 or SIO_ETIMEOUT), or none. */
+void sio__redis_fetch_finish(struct redis_req *q, int err);
+/* A fetch_sockets callback appending the reference's {id, handshake, rooms, data} of each socket to the
+ * cJSON array ud. */
+void sio__redis_fetch_local_cb(int err, const sio_socket_info *infos, size_t n, void *ud);
+
+/* sio_redis_incoming.c: a message from the subscription (channel and data borrowed for the call). */
 void sio__redis_ad_message(sio_redis *r, const char *channel, size_t chlen, const char *data, size_t len);
-/* The subscriber is (again) up: every adapter subscribes its channels. */
-void sio__redis_ad_resubscribe(sio_redis *r);
+/* sio_redis.c: the last adapter of r is gone; finishes a sio_redis_free that waited for it. */
+void sio__redis_unused(sio_redis *r);
 
 #endif

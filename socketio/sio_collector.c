@@ -24,6 +24,9 @@ struct sio_ack_collector {
     unsigned timeout_ms;
     cJSON *responses;
     long expected_servers;    /* -1 until the server count is known */
+    int complete;             /* every answer came: finishing in the next loop iteration, whatever comes after */
+    long relay_count;         /* relaying: the clients reached (-1 until counted), and their answers so far */
+    long relay_answers;
     long servers;             /* client counts received */
     size_t expected_clients;
     int64_t id;               /* the packet's ack id */
@@ -107,17 +110,21 @@ static void collector_timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     sio__depth++;
-    collector_finish(b, collector_complete(b) ? 0 : SIO_ETIMEOUT);
+    collector_finish(b, b->complete || collector_complete(b) ? 0 : SIO_ETIMEOUT);
     sio_ack_collector_unref(b); /* the timer's reference */
     sio__depth--;
 }
 
-/* Complete: finish from a fresh loop iteration (never inside the caller's call). A relay ends at its timeout
- * only: more answers than counted cannot come, but the count and the answers are all it reports. */
+/* Complete: finish from a fresh loop iteration (never inside the caller's call), with what is there now (a
+ * count or an answer arriving meanwhile changes nothing). A relay is complete when every client it reached
+ * answered (at once when it reached none). */
 static void collector_check(sio_ack_collector *b)
 {
-    if (b->done || b->relay || !collector_complete(b))
+    if (b->done || b->complete)
         return;
+    if (b->relay ? !(b->relay_count >= 0 && b->relay_answers >= b->relay_count) : !collector_complete(b))
+        return;
+    b->complete = 1;
     struct timeval zero = {0, 0};
     evtimer_add(b->timer, &zero);
 }
@@ -126,10 +133,12 @@ static void collector_client_ack(sio_socket *s, int err, const sio_args *args, v
 {
     sio_ack_collector *b = ud;
     (void)s;
-    if (err == 0 && !b->done) {
+    if (err == 0 && !b->done && !b->complete) {
         if (b->relay) {
+            b->relay_answers++;
             if (b->relay->answer)
                 b->relay->answer(args, b->relay_arg);
+            collector_check(b);
         } else {
             const cJSON *first = args ? sio_args_get(args, 0) : NULL;
             cJSON *copy = first ? cJSON_Duplicate(first, 1) : cJSON_CreateNull();
@@ -161,11 +170,15 @@ int sio__collector_expect(sio_ack_collector *b, sio_socket *s, int64_t id)
 
 void sio_ack_collector_client_count(sio_ack_collector *b, size_t n)
 {
-    if (!b || b->done)
+    if (!b || b->done || b->complete)
         return;
     if (b->relay) {
-        if (b->relay->count)
-            b->relay->count(n, b->relay_arg);
+        if (b->relay_count < 0) {
+            b->relay_count = (long)n;
+            if (b->relay->count)
+                b->relay->count(n, b->relay_arg);
+            collector_check(b);
+        }
         return;
     }
     b->expected_clients += n;
@@ -175,7 +188,7 @@ void sio_ack_collector_client_count(sio_ack_collector *b, size_t n)
 
 void sio_ack_collector_response(sio_ack_collector *b, const cJSON *response)
 {
-    if (!b || b->done || b->relay)
+    if (!b || b->done || b->complete || b->relay)
         return;
     cJSON *copy = response ? cJSON_Duplicate(response, 1) : cJSON_CreateNull();
     if (copy)
@@ -187,7 +200,7 @@ void sio_ack_collector_response(sio_ack_collector *b, const cJSON *response)
 static void collector_server_count(size_t n, void *arg)
 {
     sio_ack_collector *b = arg;
-    if (!b->done) {
+    if (!b->done && !b->complete) {
         b->expected_servers = (long)n;
         collector_check(b);
     }
@@ -204,6 +217,7 @@ static sio_ack_collector *collector_new(sio_server *srv, unsigned timeout_ms)
     b->srv = srv;
     b->timeout_ms = timeout_ms;
     b->expected_servers = -1;
+    b->relay_count = -1;
     b->id = -1;
     b->responses = cJSON_CreateArray();
     b->timer = evtimer_new(srv->base, collector_timer_cb, b);
@@ -250,7 +264,10 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
     b->id = e.ack_id;
     b->refs++; /* ours, during the calls below */
     rc = nsp->ad_ops->broadcast_with_ack(nsp->ad, &e, to);
-    if (rc == 0) {
+    if (rc == 0 && to && (to->flags & SIO_BCAST_LOCAL)) {
+        b->expected_servers = 1; /* this server only */
+        collector_check(b);
+    } else if (rc == 0) {
         b->refs++; /* the server count's (a failed call does not call back) */
         rc = nsp->ad_ops->server_count(nsp->ad, collector_server_count, b);
         if (rc < 0)
@@ -317,6 +334,16 @@ void sio_encoded_free(sio_encoded *e)
 sio_ack_collector *sio_encoded_collector(const sio_encoded *pkt)
 {
     return pkt->collector;
+}
+
+void sio_adapter_enter(void)
+{
+    sio__depth++;
+}
+
+void sio_adapter_leave(void)
+{
+    sio__depth--;
 }
 
 struct event_base *sio_namespace_base(const sio_namespace *nsp)
