@@ -51,14 +51,18 @@ void sio_redis_options_init(sio_redis_options *o);
  * strings point into buf (cap bytes). Returns 0, or -1 for a URL it does not understand. */
 int sio_redis_options_parse_url(sio_redis_options *o, const char *url, char *buf, size_t cap);
 
+/* One per server: Redis counts servers by their subscriptions, so servers sharing one count as one. */
 typedef struct sio_redis sio_redis;
 
 /* Starts connecting (in the background) on base (borrowed; must outlive it). Strings in o are copied. NULL on
  * invalid options, a host name that does not resolve, or out of memory. */
 sio_redis *sio_redis_new(struct event_base *base, const sio_redis_options *o);
-/* Closes the connections. Every server using r must have been freed first. Accepts NULL. */
+/* Closes the connections and frees r. Free the servers using r first; when one is still there (a
+ * sio_server_free called from a callback finishes in the next loop iteration) or when this is called from a
+ * callback that r runs, the free finishes once they are gone (run the loop once more before event_base_free).
+ * Accepts NULL. */
 void sio_redis_free(sio_redis *r);
-/* 1 while both connections are up and subscribed. */
+/* 1 while both connections are up (Redis answered a PING, after AUTH); the subscriber then subscribes. */
 int sio_redis_connected(const sio_redis *r);
 
 /* The adapter: sio_server_set_adapter(srv, &sio_redis_adapter, r). */
