@@ -302,7 +302,16 @@ static void health_cb(evutil_socket_t fd, short what, void *arg)
     if (r->pub.up && r->pub.ac && r->pub_inflight > 0 && now_ms() - r->pub_last_reply_ms > limit) {
         eio_log(EIO_LOG_WARN, "redis: %s:%d has not answered for %llu ms; reconnecting", where(r), r->port,
                 (unsigned long long)(now_ms() - r->pub_last_reply_ms));
-        redisAsyncDisconnect(r->pub.ac);
+        /* redisAsyncDisconnect would wait for the pending answers, which a hung Redis never gives: the
+         * context is freed instead, which runs the pending callbacks with no reply (the server counts
+         * waiting are answered "this server alone"). The connection is lost first, here, so that nothing
+         * run by those callbacks uses the context being freed. */
+        redisAsyncContext *ac = r->pub.ac;
+        ac->data = NULL;
+        cb_enter(r);
+        conn_lost(&r->pub, "no answer");
+        redisAsyncFree(ac);
+        cb_leave(r);
     }
 }
 
