@@ -201,6 +201,19 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     cb_leave(r);
 }
 
+/* A refused AUTH is logged here (Redis may close at once, before the PING is answered); the PING that follows
+ * decides. */
+static void on_auth(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct redis_conn *c = arg;
+    redisReply *rep = reply;
+    if (rep && rep->type == REDIS_REPLY_ERROR && c->ac == ac && !c->r->freeing && !c->refused_logged) {
+        eio_log(EIO_LOG_ERROR, "redis: %s:%d refused the %s's AUTH: %s; retrying", where(c->r), c->r->port,
+                conn_name(c), rep->str);
+        c->refused_logged = 1;
+    }
+}
+
 /* The answer to the PING that follows AUTH: only now is the connection usable (a refusal, such as a wrong
  * password, "LOADING" or "max number of clients", keeps the backoff growing instead of reconnecting at once). */
 static void on_ready(redisAsyncContext *ac, void *reply, void *arg)
@@ -254,7 +267,7 @@ static void on_connect(const redisAsyncContext *cac, int status)
     }
     if (r->password) {
         const char *argv[3] = {"AUTH", r->username ? r->username : r->password, r->password};
-        redisAsyncCommandArgv(ac, NULL, NULL, r->username ? 3 : 2, argv, NULL); /* PING tells how it went */
+        redisAsyncCommandArgv(ac, on_auth, c, r->username ? 3 : 2, argv, NULL);
     }
     const char *ping[1] = {"PING"};
     redisAsyncCommandArgv(ac, on_ready, c, 1, ping, NULL);
