@@ -27,8 +27,8 @@ endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings -Wvla
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. -MMD -MP
-PKGS := libevent libcjson
-LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent -lcjson) -lhttp_parser -lcrypto -lz -lm
+PKGS := libevent libcjson hiredis msgpack
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -levent -lcjson -lhiredis -lmsgpackc) -lhttp_parser -lcrypto -lz -lm
 LDFLAGS += $(SANFLAGS)
 
 LIB_SRC := $(wildcard engineio/*.c socketio/*.c rooms/*.c)
@@ -63,7 +63,7 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/conformance: $(BUILD)/obj/test/conformance/conformance.o $(LIB)
+$(BUILD)/conformance: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard test/conformance/*.c)) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The examples find their pages and the client bundle in this checkout unless told otherwise (--public, --client-dir).
@@ -106,12 +106,12 @@ test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 test-interop: all
-	node --test --test-concurrency=4 test/interop/
+	node --test --test-concurrency=4 test/interop/ test/cluster/
 
 # The same suites against build/san/conformance: a leak or memory error fails the test that stops the server.
 test-interop-san:
 	$(MAKE) SANITIZE=1 all
-	EIO_CONFORMANCE=build/san/conformance node --test --test-concurrency=4 test/interop/
+	EIO_CONFORMANCE=build/san/conformance node --test --test-concurrency=4 test/interop/ test/cluster/
 
 build/fuzz/%: test/fuzz/%.c $(wildcard engineio/*.c engineio/*.h socketio/*.c socketio/*.h rooms/*.c rooms/*.h)
 	@mkdir -p $(dir $@)

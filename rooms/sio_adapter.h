@@ -41,6 +41,57 @@ const char *sio_encoded_event(const sio_encoded *pkt);
 const cJSON *sio_encoded_args(const sio_encoded *pkt);
 size_t sio_encoded_attachments(const sio_encoded *pkt, const sio_attachment_ref **bufs);
 int64_t sio_encoded_ack_id(const sio_encoded *pkt); /* -1 when no acknowledgement is asked for */
+/* A packet of another server's broadcast, encoded here to be delivered to this server's sockets: args (an
+ * array, may be NULL) and bufs stay borrowed until sio_encoded_free. NULL on error (reserved event name, ...). */
+sio_encoded *sio_encoded_new(sio_namespace *nsp, const char *event, const cJSON *args, const sio_attachment_ref *bufs,
+                             size_t nbufs);
+void sio_encoded_free(sio_encoded *pkt);
+
+/*
+ * Broadcasts with acknowledgements. The packet of sio_broadcast_with_ack carries a collector: the adapter
+ * reports how many clients each server reached (this one's before broadcast_with_ack returns; the local
+ * answers arrive by themselves) and hands in the answers of other servers' clients. A cluster adapter keeps a
+ * reference while it waits for remote answers (at most sio_ack_collector_timeout ms); calls on a finished
+ * collector are ignored.
+ */
+typedef struct sio_ack_collector sio_ack_collector;
+sio_ack_collector *sio_encoded_collector(const sio_encoded *pkt); /* NULL when the packet asks for no ack */
+void sio_ack_collector_client_count(sio_ack_collector *c, size_t n); /* once per server */
+void sio_ack_collector_response(sio_ack_collector *c, const cJSON *response); /* a remote answer (copied) */
+unsigned sio_ack_collector_timeout(const sio_ack_collector *c);
+void sio_ack_collector_ref(sio_ack_collector *c);
+void sio_ack_collector_unref(sio_ack_collector *c);
+
+/* Another server's broadcast with acks, delivered here: the packet asks each client for an acknowledgement;
+ * count(n) is called once, by the local broadcast_with_ack, with the number of clients reached; answer(args)
+ * for each client's answer within timeout_ms; then end() once (the timeout passed, or the server is freed). */
+typedef struct sio_relay_ops {
+    void (*count)(size_t n, void *arg);
+    void (*answer)(const sio_args *args, void *arg);
+    void (*end)(void *arg);
+} sio_relay_ops;
+/* The packet to hand to the local broadcast_with_ack (whose client count goes to ops->count). args and bufs
+ * borrowed until sio_encoded_free; ops and arg kept until ops->end. NULL on error (ops->end not called). */
+sio_encoded *sio_encoded_new_relay(sio_namespace *nsp, const char *event, const cJSON *args,
+                                   const sio_attachment_ref *bufs, size_t nbufs, unsigned timeout_ms,
+                                   const sio_relay_ops *ops, void *arg);
+
+/* serverSideEmit received from another server: runs the namespace's sio_namespace_on_server_side callback.
+ * With reply non-NULL the sender waits for an answer: reply(response, arg) is called when the application
+ * answers (once, before this returns; response borrowed), and not at all when it does not (as the reference:
+ * the sender then times out). */
+void sio_adapter_server_side_event(sio_namespace *nsp, const char *event, const cJSON *args,
+                                   void (*reply)(const cJSON *response, void *arg), void *arg);
+
+/* Around an adapter's own entry points from the event loop (its timers, its connections' callbacks) that may
+ * run application code: a sio_server_free made there is then deferred to a fresh loop iteration, as from the
+ * library's own callbacks. Nest freely; always paired. */
+void sio_adapter_enter(void);
+void sio_adapter_leave(void);
+
+/* The namespace's event_base (for an adapter's timers). */
+struct event_base *sio_namespace_base(const sio_namespace *nsp);
+
 /* The room member embedded in each socket, and back. */
 sio_rooms_member *sio_adapter_member(sio_socket *s);
 sio_socket *sio_adapter_socket(sio_rooms_member *m);
@@ -74,11 +125,12 @@ typedef struct sio_adapter_ops {
     /* Broadcasts: deliver pkt to the selected sockets (and, for a cluster, have the other servers do the
      * same unless SIO_BCAST_LOCAL). */
     int (*broadcast)(void *ad, const sio_encoded *pkt, const sio_bcast *opts);
-    /* The same for a packet asking for acknowledgements: client_count is called once per server with the
-     * number of clients the packet was sent to (this server's count before returning). */
-    int (*broadcast_with_ack)(void *ad, const sio_encoded *pkt, const sio_bcast *opts,
-                              void (*client_count)(size_t n, void *arg), void *arg);
-    /* How many servers take part (1 without a cluster); cb may run before the call returns. */
+    /* The same for a packet asking for acknowledgements (sio_encoded_collector(pkt)): report this server's
+     * client count with sio_ack_collector_client_count before returning, and the other servers' counts and
+     * answers as they come. */
+    int (*broadcast_with_ack)(void *ad, const sio_encoded *pkt, const sio_bcast *opts);
+    /* How many servers take part (1 without a cluster): cb exactly once, maybe before the call returns, never
+     * when it returns an error. */
     int (*server_count)(void *ad, void (*cb)(size_t n, void *arg), void *arg);
 
     /* Server-wide operations on the selected sockets. */
@@ -86,6 +138,11 @@ typedef struct sio_adapter_ops {
     int (*add_sockets)(void *ad, const sio_bcast *opts, const char *const *rooms, size_t n);
     int (*del_sockets)(void *ad, const sio_bcast *opts, const char *const *rooms, size_t n);
     int (*disconnect_sockets)(void *ad, const sio_bcast *opts, int close);
+
+    /* serverSideEmit to the other servers (may be NULL: nothing to do without a cluster). With c, report
+     * once with sio_ack_collector_client_count how many answers to expect (the other servers' count), then
+     * each answer with sio_ack_collector_response. */
+    int (*server_side_emit)(void *ad, const char *event, const cJSON *args, sio_ack_collector *c);
 } sio_adapter_ops;
 
 /* The in-memory adapter (the default). */

@@ -131,8 +131,7 @@ static int mem_broadcast(void *ad, const sio_encoded *pkt, const sio_bcast *opts
     return rc;
 }
 
-static int mem_broadcast_with_ack(void *ad, const sio_encoded *pkt, const sio_bcast *opts,
-                                  void (*client_count)(size_t n, void *arg), void *arg)
+static int mem_broadcast_with_ack(void *ad, const sio_encoded *pkt, const sio_bcast *opts)
 {
     sio_socket **v;
     long n = mem_select(ad, opts, &v);
@@ -149,7 +148,7 @@ static int mem_broadcast_with_ack(void *ad, const sio_encoded *pkt, const sio_bc
             rc = SIO_ENOMEM;
     }
     unref_all(v, n);
-    client_count(count, arg);
+    sio_ack_collector_client_count(sio_encoded_collector(pkt), count);
     return rc;
 }
 

@@ -4,14 +4,15 @@
 # package-lock.json: socket.io-client, whose browser bundle the examples serve, and the test-only packages).
 # Safe to run again: it does nothing when all is there.
 # `scripts/deps.sh --test` also installs what only the tests need (clang and its sanitizer runtime, cmocka,
-# python-socketio, Chromium); `--bench` the benchmark's Node server packages (bench/package-lock.json).
+# python-socketio, Chromium, redis-server); `--bench` the benchmark's Node server packages (bench/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(build-essential pkg-config libevent-dev libwslay-dev libcjson-dev libhttp-parser-dev libssl-dev zlib1g-dev
-      nodejs npm)
+      libhiredis-dev libmsgpack-dev nodejs npm)
 if [ "${1:-}" = "--test" ]; then
-  debs+=(clang libclang-rt-14-dev libcmocka-dev chromium python3-socketio python3-requests python3-websocket)
+  debs+=(clang libclang-rt-14-dev libcmocka-dev chromium python3-socketio python3-requests python3-websocket
+         redis-server)
 fi
 missing=()
 for p in "${debs[@]}"; do

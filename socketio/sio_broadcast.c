@@ -10,17 +10,6 @@
 
 #include "sio_private.h"
 
-struct sio_encoded {
-    eio_msg *text;                     /* the packet's text part */
-    eio_msg *atts[SIO_MAX_ATTACHMENTS]; /* its attachments */
-    size_t natts;
-    const char *event;
-    const cJSON *args;                 /* borrowed: the emit's arguments */
-    const sio_attachment_ref *bufs;
-    int64_t ack_id;                    /* -1: none */
-    struct bcast_ack *collector;       /* when ack_id >= 0 */
-    size_t bytes;                      /* the whole packet, attachments included (volatile decisions) */
-};
 
 /* --- adapters --- */
 
@@ -165,7 +154,7 @@ const cJSON *sio_socket_json(const sio_socket *s)
 
 /* --- encoding once --- */
 
-static void encoded_release(sio_encoded *e)
+void sio__encoded_release(sio_encoded *e)
 {
     eio_msg_unref(e->text);
     for (size_t i = 0; i < e->natts; i++)
@@ -173,7 +162,7 @@ static void encoded_release(sio_encoded *e)
 }
 
 /* Encodes [event, ...args] for nsp (with ack id, or -1) into Engine.IO messages. */
-static int encode(sio_encoded *e, sio_namespace *nsp, const char *event, const cJSON *args,
+int sio__encode(sio_encoded *e, sio_namespace *nsp, const char *event, const cJSON *args,
                   const sio_attachment_ref *bufs, size_t nbufs, int64_t id)
 {
     memset(e, 0, sizeof(*e));
@@ -199,7 +188,7 @@ static int encode(sio_encoded *e, sio_namespace *nsp, const char *event, const c
     for (size_t i = 0; i < nbufs; i++) {
         e->bytes += bufs[i].len + bufs[i].len / 3 + 4; /* base64 over polling */
         if (!(e->atts[i] = eio_msg_new(1, bufs[i].data, bufs[i].len))) {
-            encoded_release(e);
+            sio__encoded_release(e);
             return SIO_ENOMEM;
         }
         e->natts++;
@@ -232,8 +221,6 @@ int64_t sio_encoded_ack_id(const sio_encoded *pkt)
     return pkt->ack_id;
 }
 
-static int collector_expect(struct bcast_ack *b, sio_socket *s, int64_t id);
-
 int sio_adapter_deliver(sio_socket *s, const sio_encoded *e, unsigned flags)
 {
     sio_client *c = s->client;
@@ -250,7 +237,7 @@ int sio_adapter_deliver(sio_socket *s, const sio_encoded *e, unsigned flags)
     if (rc < 0)
         return 0; /* dropped (volatile) or closing */
     /* Sent: its answer is expected (the client cannot answer before we return to the loop). */
-    if (e->collector && collector_expect(e->collector, s, e->ack_id) < 0)
+    if (e->collector && sio__collector_expect(e->collector, s, e->ack_id) < 0)
         return SIO_ENOMEM;
     sio_socket_ref(s);
     sio__depth++; /* a sio_server_free from an outgoing listener waits for a fresh loop iteration */
@@ -271,11 +258,11 @@ int sio_broadcast(sio_namespace *nsp, const sio_bcast *to, const char *event, co
     if (!nsp || !nsp->ad_ops)
         return SIO_EINVAL;
     sio_encoded e;
-    int rc = encode(&e, nsp, event, args, bufs, nbufs, -1);
+    int rc = sio__encode(&e, nsp, event, args, bufs, nbufs, -1);
     if (rc < 0)
         return rc;
     rc = nsp->ad_ops->broadcast(nsp->ad, &e, to);
-    encoded_release(&e);
+    sio__encoded_release(&e);
     return rc;
 }
 
@@ -312,7 +299,7 @@ int sio_socket_broadcast(sio_socket *s, const sio_bcast *to, const char *event, 
 
 /* --- work finished later, listed in the server --- */
 
-static void pending_add(sio_server *srv, struct sio_pending_op *op, void (*cancel)(struct sio_pending_op *))
+void sio__pending_add(sio_server *srv, struct sio_pending_op *op, void (*cancel)(struct sio_pending_op *))
 {
     op->cancel = cancel;
     op->prev = NULL;
@@ -322,7 +309,7 @@ static void pending_add(sio_server *srv, struct sio_pending_op *op, void (*cance
     srv->pending = op;
 }
 
-static void pending_remove(sio_server *srv, struct sio_pending_op *op)
+void sio__pending_remove(sio_server *srv, struct sio_pending_op *op)
 {
     if (op->prev)
         op->prev->next = op->next;
@@ -337,196 +324,6 @@ void sio__server_cancel_pending(sio_server *srv)
 {
     while (srv->pending)
         srv->pending->cancel(srv->pending); /* removes itself */
-}
-
-/* --- broadcasts with acknowledgements --- */
-
-/* Collects the answers of a broadcast with acks: done when every server reported its client count and that
- * many answers came, or at the timeout. Referenced by each socket's pending ack and by its timer. */
-struct bcast_ack {
-    struct sio_pending_op op; /* first: the server's list */
-    sio_server *srv;
-    int refs;
-    int done;
-    sio_bcast_ack_cb cb;
-    void *ud;
-    struct event *timer;
-    cJSON *responses;
-    long expected_servers; /* -1 until server_count answers */
-    long servers;          /* client counts received */
-    size_t expected_clients;
-    int64_t id;            /* the packet's ack id */
-    sio_socket **reached;  /* the sockets (referenced) whose answer is expected, forgotten when done */
-    size_t nreached, reached_cap;
-};
-
-static void collector_unref(struct bcast_ack *b)
-{
-    if (--b->refs == 0) {
-        if (b->timer)
-            event_free(b->timer);
-        cJSON_Delete(b->responses);
-        for (size_t i = 0; i < b->nreached; i++)
-            sio_socket_unref(b->reached[i]);
-        free(b->reached);
-        free(b);
-    }
-}
-
-/* Done: the sockets that did not answer stop expecting it (the reference deletes the id from socket.acks), so
- * that clients that never answer do not pile up pending acks. */
-static void collector_forget(struct bcast_ack *b)
-{
-    sio_socket **v = b->reached;
-    size_t n = b->nreached;
-    b->reached = NULL;
-    b->nreached = b->reached_cap = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (sio__socket_forget_ack(v[i], b->id))
-            b->refs--; /* that pending ack's reference (ours is still held by the caller) */
-        sio_socket_unref(v[i]);
-    }
-    free(v);
-}
-
-static void collector_finish(struct bcast_ack *b, int err)
-{
-    if (b->done)
-        return;
-    b->done = 1;
-    pending_remove(b->srv, &b->op);
-    b->refs++;
-    b->cb(err, b->responses, b->ud);
-    collector_forget(b);
-    b->refs--;
-}
-
-/* The server is being freed: answer now, and drop the timer's reference (the sockets' pending acks drop
- * theirs as the sockets close). */
-static void collector_cancel(struct sio_pending_op *op)
-{
-    struct bcast_ack *b = (struct bcast_ack *)op;
-    event_del(b->timer);
-    collector_finish(b, SIO_EDISCONNECTED);
-    collector_unref(b);
-}
-
-static void collector_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct bcast_ack *b = arg;
-    (void)fd;
-    (void)what;
-    sio__depth++;
-    int complete = b->expected_servers >= 0 && b->servers == b->expected_servers &&
-                   (size_t)cJSON_GetArraySize(b->responses) == b->expected_clients;
-    collector_finish(b, complete ? 0 : SIO_ETIMEOUT);
-    collector_unref(b); /* the timer's reference */
-    sio__depth--;
-}
-
-/* Complete: finish from a fresh loop iteration (never inside the caller's sio_broadcast_with_ack). */
-static void collector_check(struct bcast_ack *b)
-{
-    if (b->done || b->expected_servers < 0 || b->servers != b->expected_servers ||
-        (size_t)cJSON_GetArraySize(b->responses) != b->expected_clients)
-        return;
-    struct timeval zero = {0, 0};
-    evtimer_add(b->timer, &zero);
-}
-
-static void collector_client_ack(sio_socket *s, int err, const sio_args *args, void *ud)
-{
-    struct bcast_ack *b = ud;
-    (void)s;
-    if (err == 0 && !b->done) {
-        const cJSON *first = args ? sio_args_get(args, 0) : NULL;
-        cJSON *copy = first ? cJSON_Duplicate(first, 1) : cJSON_CreateNull();
-        if (copy)
-            cJSON_AddItemToArray(b->responses, copy);
-        collector_check(b);
-    }
-    collector_unref(b);
-}
-
-static int collector_expect(struct bcast_ack *b, sio_socket *s, int64_t id)
-{
-    if (b->nreached == b->reached_cap) {
-        size_t cap = b->reached_cap ? b->reached_cap * 2 : 16;
-        sio_socket **v = realloc(b->reached, cap * sizeof(*v));
-        if (!v)
-            return -1;
-        b->reached = v;
-        b->reached_cap = cap;
-    }
-    if (sio__socket_expect_ack(s, id, collector_client_ack, b) < 0)
-        return -1;
-    b->refs++;
-    sio_socket_ref(s);
-    b->reached[b->nreached++] = s;
-    return 0;
-}
-
-static void collector_client_count(size_t n, void *arg)
-{
-    struct bcast_ack *b = arg;
-    b->expected_clients += n;
-    b->servers++;
-    collector_check(b);
-}
-
-static void collector_server_count(size_t n, void *arg)
-{
-    struct bcast_ack *b = arg;
-    b->expected_servers = (long)n;
-    collector_check(b);
-}
-
-int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *event, const cJSON *args,
-                           const sio_attachment_ref *bufs, size_t nbufs, unsigned timeout_ms, sio_bcast_ack_cb cb,
-                           void *user_data)
-{
-    if (!nsp || !nsp->ad_ops || !cb || timeout_ms == 0)
-        return SIO_EINVAL;
-    if (nsp->srv->freeing)
-        return SIO_EDISCONNECTED; /* see sio_fetch_sockets */
-    struct bcast_ack *b = calloc(1, sizeof(*b));
-    if (!b)
-        return SIO_ENOMEM;
-    b->refs = 1; /* the timer's */
-    b->srv = nsp->srv;
-    b->cb = cb;
-    b->ud = user_data;
-    b->expected_servers = -1;
-    b->responses = cJSON_CreateArray();
-    b->timer = evtimer_new(nsp->srv->base, collector_timer_cb, b);
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    if (!b->responses || !b->timer || evtimer_add(b->timer, &tv) < 0) {
-        collector_unref(b);
-        return SIO_ENOMEM;
-    }
-    sio_encoded e;
-    int rc = encode(&e, nsp, event, args, bufs, nbufs, nsp->next_ack_id++);
-    if (rc < 0) {
-        collector_unref(b);
-        return rc;
-    }
-    e.collector = b;
-    b->id = e.ack_id;
-    pending_add(nsp->srv, &b->op, collector_cancel);
-    b->refs++; /* ours, during the calls below */
-    rc = nsp->ad_ops->broadcast_with_ack(nsp->ad, &e, to, collector_client_count, b);
-    if (rc == 0)
-        rc = nsp->ad_ops->server_count(nsp->ad, collector_server_count, b);
-    encoded_release(&e);
-    if (rc < 0) {
-        b->done = 1; /* never reported: the caller got the error */
-        pending_remove(nsp->srv, &b->op);
-        event_del(b->timer);
-        b->refs--; /* the timer's (ours is still held) */
-        collector_forget(b);
-    }
-    collector_unref(b);
-    return rc;
 }
 
 /* --- server-wide operations --- */
@@ -579,7 +376,7 @@ struct fetch_job {
 
 static void fetch_job_free(struct fetch_job *j)
 {
-    pending_remove(j->nsp->srv, &j->op);
+    sio__pending_remove(j->nsp->srv, &j->op);
     event_free(j->ev);
     bcast_copy_free(&j->to);
     free(j);
@@ -592,7 +389,7 @@ static void fetch_run(evutil_socket_t fd, short what, void *arg)
     (void)what;
     sio__depth++;
     sio_namespace *nsp = j->nsp;
-    pending_remove(nsp->srv, &j->op); /* running: the server cannot be freed under us (sio__depth) */
+    sio__pending_remove(nsp->srv, &j->op); /* running: the server cannot be freed under us (sio__depth) */
     int rc = nsp->ad_ops ? nsp->ad_ops->fetch_sockets(nsp->ad, j->has_to ? &j->to.b : NULL, j->cb, j->ud)
                          : SIO_EINVAL;
     if (rc < 0)
@@ -604,7 +401,7 @@ static void fetch_run(evutil_socket_t fd, short what, void *arg)
 static void fetch_cancel(struct sio_pending_op *op)
 {
     struct fetch_job *j = (struct fetch_job *)op;
-    pending_remove(j->nsp->srv, &j->op); /* first: the callback may call sio_server_free again */
+    sio__pending_remove(j->nsp->srv, &j->op); /* first: the callback may call sio_server_free again */
     j->cb(SIO_EDISCONNECTED, NULL, 0, j->ud);
     fetch_job_free(j);
 }
@@ -631,7 +428,7 @@ int sio_fetch_sockets(sio_namespace *nsp, const sio_bcast *to, sio_fetch_cb cb, 
         free(j);
         return SIO_ENOMEM;
     }
-    pending_add(nsp->srv, &j->op, fetch_cancel);
+    sio__pending_add(nsp->srv, &j->op, fetch_cancel);
     return 0;
 }
 

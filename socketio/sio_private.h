@@ -53,6 +53,8 @@ struct sio_namespace {
     int64_t next_ack_id;       /* ack ids of the namespace's emits (one counter, as the reference's nsp._ids) */
     sio_room_cb room_cb[4];    /* lifecycle callbacks, by SIO_ROOM_* */
     void *room_ud[4];
+    sio_server_side_cb on_server_side; /* serverSideEmit from other servers (NULL: ignored) */
+    void *on_server_side_ud;
 };
 
 struct sio_pending_ack {
@@ -135,6 +137,33 @@ struct sio_server {
 
 /* sio_client_bundle.c: serveClient, the prehandler of the Engine.IO server when opts.serve_client is set. */
 int sio__serve_client(eio_request *req, void *srv);
+
+/* A packet encoded once for a broadcast (rooms/sio_adapter.h). */
+struct sio_encoded {
+    eio_msg *text;                     /* the packet's text part */
+    eio_msg *atts[SIO_MAX_ATTACHMENTS]; /* its attachments */
+    size_t natts;
+    const char *event;
+    const cJSON *args;                 /* borrowed: the emit's arguments */
+    const sio_attachment_ref *bufs;
+    int64_t ack_id;                    /* -1: none */
+    sio_ack_collector *collector;      /* when ack_id >= 0 */
+    size_t bytes;                      /* the whole packet, attachments included (volatile decisions) */
+};
+
+/* sio_broadcast.c */
+/* Encodes [event, ...args] for nsp (with ack id, or -1) into e; args and bufs stay borrowed by e. */
+int sio__encode(sio_encoded *e, sio_namespace *nsp, const char *event, const cJSON *args,
+                const sio_attachment_ref *bufs, size_t nbufs, int64_t id);
+void sio__encoded_release(sio_encoded *e);
+/* Work finished in a later loop iteration, cancelled (answered) when the server is freed. */
+struct sio_pending_op;
+void sio__pending_add(sio_server *srv, struct sio_pending_op *op, void (*cancel)(struct sio_pending_op *));
+void sio__pending_remove(sio_server *srv, struct sio_pending_op *op);
+
+/* sio_collector.c */
+/* s was sent the collector's packet with ack id `id`: its answer is expected. */
+int sio__collector_expect(sio_ack_collector *c, sio_socket *s, int64_t id);
 
 /* How many of the Socket.IO layer's own timer callbacks (ack timeouts, connect timeouts) run on this thread. */
 extern _Thread_local int sio__depth;

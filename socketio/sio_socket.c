@@ -94,11 +94,16 @@ int sio_socket_on_disconnect(sio_socket *s, sio_disconnect_cb cb, void *user_dat
     return add_listener(s, SIO_L_DISCONNECT, NULL, (void (*)(void))cb, user_data);
 }
 
+/* Inside sio__depth: a sio_server_free from a handler is deferred even when the disconnect came from the
+ * application's own code (a timer of its own, main) rather than from one of our callbacks; run at once, the
+ * free would find this socket closing and still listed, and loop on it. */
 static void call_disconnect_listeners(sio_socket *s, int kind, const char *reason)
 {
+    sio__depth++;
     for (struct sio_listener *l = s->listeners; l; l = l->next)
         if (l->kind == kind)
             ((sio_disconnect_cb)l->fn)(s, reason, l->ud);
+    sio__depth--;
 }
 
 /* --- sending --- */

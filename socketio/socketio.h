@@ -269,6 +269,28 @@ int sio_broadcast_with_ack(sio_namespace *nsp, const sio_bcast *to, const char *
                            const sio_attachment_ref *bufs, size_t nbufs, unsigned timeout_ms, sio_bcast_ack_cb cb,
                            void *user_data);
 
+/* --- serverSideEmit: events between the servers of a cluster (not to clients) --- */
+
+/* An acknowledgement asked by another server's sio_server_side_emit_with_ack; valid during the callback only. */
+typedef struct sio_server_ack sio_server_ack;
+/* An event from another server (io.serverSideEmit): args borrowed for the call; ack non-NULL when the sender
+ * waits for an answer: answer it with sio_server_ack_send during the call (an unanswered one is not answered
+ * at all, as with the reference: the sender's wait ends at its timeout). */
+typedef void (*sio_server_side_cb)(sio_namespace *nsp, const char *event, const cJSON *args, sio_server_ack *ack,
+                                   void *user_data);
+/* Receives every server-side event of the namespace (one callback; NULL removes it). */
+void sio_namespace_on_server_side(sio_namespace *nsp, sio_server_side_cb cb, void *user_data);
+/* Answers with `response` (the first and only argument the sender gets; copied; NULL: null). Once. */
+int sio_server_ack_send(sio_server_ack *ack, const cJSON *response);
+/* Emits to the other servers of the cluster (never to this one; nothing happens without a cluster adapter).
+ * args: a JSON array (may be NULL); binary is not carried (the reference sends JSON). Returns 0, SIO_EINVAL,
+ * SIO_ENOMEM. */
+int sio_server_side_emit(sio_namespace *nsp, const char *event, const cJSON *args);
+/* The same, waiting timeout_ms for one answer per other server: cb gets err 0 with every answer, or
+ * SIO_ETIMEOUT with those received (an empty array at once when there is no other server). */
+int sio_server_side_emit_with_ack(sio_namespace *nsp, const char *event, const cJSON *args, unsigned timeout_ms,
+                                  sio_bcast_ack_cb cb, void *user_data);
+
 /* --- server-wide operations on the sockets `to` selects (every server of a cluster unless SIO_BCAST_LOCAL) --- */
 
 /* What fetchSockets reports of one socket; borrowed for the callback. */

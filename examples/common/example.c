@@ -3,6 +3,8 @@
  */
 #include "examples/common/example.h"
 
+#include "rooms/sio_redis.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,7 @@
 
 static void usage(const char *name, const ex_flag *flags, size_t nflags)
 {
-    printf("usage: %s [--host 127.0.0.1] [--port 3000] [--public DIR] [--client-dir DIR]", name);
+    printf("usage: %s [--host 127.0.0.1] [--port 3000] [--public DIR] [--client-dir DIR] [--redis URL]", name);
     for (size_t i = 0; i < nflags; i++)
         printf(" [%s %s]", flags[i].name, flags[i].type == EX_FLAG_INT ? "N" : "VALUE");
     printf("\n");
@@ -64,6 +66,7 @@ int ex_app_init(ex_app *app, const char *name, int argc, char **argv, const ex_f
     static char default_client[4096];
     snprintf(default_client, sizeof(default_client), "%s/node_modules/socket.io-client/dist", EX_SOURCE_DIR);
     const char *client_dir = getenv("SIO_CLIENT_DIR") ? getenv("SIO_CLIENT_DIR") : default_client;
+    const char *redis_url = getenv("SIO_REDIS_URL") && *getenv("SIO_REDIS_URL") ? getenv("SIO_REDIS_URL") : NULL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -86,6 +89,8 @@ int ex_app_init(ex_app *app, const char *name, int argc, char **argv, const ex_f
             public_dir = v;
         else if (strcmp(a, "--client-dir") == 0)
             client_dir = v;
+        else if (strcmp(a, "--redis") == 0)
+            redis_url = v;
         else {
             known = 0;
             for (size_t k = 0; k < nflags; k++) {
@@ -119,6 +124,22 @@ int ex_app_init(ex_app *app, const char *name, int argc, char **argv, const ex_f
         fprintf(stderr, "%s: cannot create the server\n", name);
         return -1;
     }
+    if (redis_url) {
+        /* Cluster mode: rooms, broadcasts and fetchSockets span every server on this Redis. */
+        static char buf[1024];
+        sio_redis_options ro;
+        sio_redis_options_init(&ro);
+        if (sio_redis_options_parse_url(&ro, redis_url, buf, sizeof(buf)) < 0 ||
+            !(app->redis = sio_redis_new(app->base, &ro)) ||
+            sio_server_set_adapter(app->io, &sio_redis_adapter, app->redis) < 0) {
+            fprintf(stderr, "%s: --redis %s: not a redis://HOST:PORT URL, or out of memory\n", name, redis_url);
+            sio_server_free(app->io);
+            sio_redis_free(app->redis);
+            event_base_free(app->base);
+            return -1;
+        }
+        printf("cluster mode: Redis at %s\n", redis_url);
+    }
     app->files = eio_static_new(public_dir);
     if (!app->files)
         fprintf(stderr, "%s: no pages: %s is not a directory (only the Socket.IO server runs)\n", name, public_dir);
@@ -126,6 +147,7 @@ int ex_app_init(ex_app *app, const char *name, int argc, char **argv, const ex_f
     if (sio_server_listen(app->io, app->host, app->port) < 0) {
         fprintf(stderr, "%s: cannot listen on %s:%d\n", name, app->host, app->port);
         sio_server_free(app->io);
+        sio_redis_free(app->redis);
         eio_static_free(app->files);
         event_base_free(app->base);
         return -1;
@@ -154,6 +176,8 @@ int ex_app_run(ex_app *app)
     sio_server_free(app->io); /* every socket hears "server shutting down" */
     app->io = NULL;
     event_base_loop(app->base, EVLOOP_NONBLOCK);
+    sio_redis_free(app->redis); /* after the server, as it asks */
+    app->redis = NULL;
     return 0;
 }
 

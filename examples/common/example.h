@@ -18,6 +18,7 @@
  *   --public DIR     the directory of the example's web pages (default examples/<name>/public of this checkout)
  *   --client-dir DIR the socket.io-client dist/ directory served at /socket.io/socket.io.js (default: the
  *                    checkout's node_modules/socket.io-client/dist, or $SIO_CLIENT_DIR)
+ *   --redis URL      cluster mode: the Redis adapter on redis://HOST:PORT (default $SIO_REDIS_URL; none: one server)
  *   --help
  * The first line on stdout is "listening on http://HOST:PORT" once the server accepts connections (tests wait
  * for it). Logging goes to stdout, one line per event, flushed per line.
@@ -51,6 +52,7 @@ typedef struct ex_app {
     eio_static *files;       /* the example's pages (--public) */
     ex_http_cb http;         /* see ex_app_set_http */
     void *http_ud;
+    struct sio_redis *redis; /* cluster mode (--redis), else NULL */
     struct event *sig[2];
     const char *host;
     int port;

@@ -14,7 +14,8 @@ function usage(msg) {
   process.stderr.write(
     "usage: reference-server.mjs [--port N] [--ping-interval MS] [--ping-timeout MS] [--upgrade-timeout MS]\n" +
       "  [--max-payload BYTES] [--transports polling,websocket] [--no-upgrades] [--cors-origin ORIGIN]...\n" +
-      "  [--cors-credentials] [--cookie] [--deny-query KEY=VALUE]... [--events] [--test-commands]\n",
+      "  [--cors-credentials] [--cookie] [--deny-query KEY=VALUE]... [--events] [--test-commands]\n" +
+      "  [--redis URL] [--redis-key PREFIX] [--requests-timeout MS]\n",
   );
   process.exit(2);
 }
@@ -34,6 +35,9 @@ function parseArgs(argv) {
     denyQuery: [],
     events: false,
     testCommands: false,
+    redis: null,
+    redisKey: "socket.io",
+    requestsTimeout: 5000,
   };
   const num = (flag, v) => {
     if (v === undefined || !/^\d+$/.test(v)) usage(`${flag} needs a non-negative integer, got ${JSON.stringify(v)}`);
@@ -72,9 +76,14 @@ function parseArgs(argv) {
       }
       case "--events": o.events = true; break;
       case "--test-commands": o.testCommands = true; break;
+      case "--redis": o.redis = val(); break;
+      case "--redis-key": o.redisKey = val(); break;
+      case "--requests-timeout": o.requestsTimeout = num(a, val()); break;
       default: usage(`unknown argument ${JSON.stringify(a)}`);
     }
   }
+  // SIO_REDIS_URL when --redis is absent.
+  if (o.redis === null && process.env.SIO_REDIS_URL) o.redis = process.env.SIO_REDIS_URL;
   return o;
 }
 
@@ -135,6 +144,31 @@ engine.attach(httpServer, { path: "/engine.io/" });
 // requests for unknown paths, so that behaviour stays exactly as it was.
 const sioOpts = { ...engineOpts, path: "/socket.io/", connectTimeout: 1000, serveClient: true, destroyUpgrade: false };
 delete sioOpts.allowRequest;
+// --redis URL: @socket.io/redis-adapter (classic pub/sub) with two `redis` v4 clients, connected before the server
+// exists (so that every namespace's adapter, "/" included, is a RedisAdapter) and before listening. Their 'error'
+// listeners only log: a Redis restart must not crash the server (the clients reconnect by themselves).
+if (opts.redis !== null) {
+  const { createClient } = require("redis");
+  const { createAdapter } = require("@socket.io/redis-adapter");
+  const pubClient = createClient({ url: opts.redis });
+  const subClient = pubClient.duplicate();
+  for (const [name, c] of [["pub", pubClient], ["sub", subClient]]) {
+    // one line per outage, not one per reconnection attempt
+    let quiet = false;
+    c.on("error", (err) => {
+      if (!quiet) process.stderr.write(`reference-server: redis ${name} client: ${err.message || err.code || err}\n`);
+      quiet = true;
+    });
+    c.on("ready", () => { quiet = false; });
+  }
+  try {
+    await Promise.all([pubClient.connect(), subClient.connect()]);
+  } catch (err) {
+    process.stderr.write(`reference-server: cannot connect to redis ${opts.redis}: ${err.message}\n`);
+    process.exit(1);
+  }
+  sioOpts.adapter = createAdapter(pubClient, subClient, { key: opts.redisKey, requestsTimeout: opts.requestsTimeout });
+}
 const io = new SioServer(httpServer, sioOpts);
 
 // The last argument of a received event is the acknowledgement callback when the client asked for one.
@@ -156,6 +190,20 @@ function printRoomEvents(nsp) {
   a.on("delete-room", (room) => emitEvent({ event: "sio-room", what: "delete", nsp: nsp.name, room }));
   a.on("join-room", (room, id) => emitEvent({ event: "sio-room", what: "join", nsp: nsp.name, room, socket: id }));
   a.on("leave-room", (room, id) => emitEvent({ event: "sio-room", what: "leave", nsp: nsp.name, room, socket: id }));
+}
+
+// Server-side events "__sse__" (serverSideEmit from another server of the cluster, or from the emitter): one
+// "sio-server-side" line; when the last argument is a function (an acknowledgement was asked), it is called with
+// {port} of this server. Registered once per namespace, like printRoomEvents.
+const sseOn = new WeakSet();
+function listenServerSide(nsp) {
+  if (sseOn.has(nsp)) return;
+  sseOn.add(nsp);
+  nsp.on("__sse__", (...raw) => {
+    const [args, ack] = splitAck(raw);
+    emitEvent({ event: "sio-server-side", nsp: nsp.name, args });
+    if (ack) ack({ port: httpServer.address().port });
+  });
 }
 
 // A room name or an array of them (absent: none).
@@ -233,13 +281,32 @@ function setupRoomCommands(socket) {
     ack("ok");
   });
   on("__room_size__", (room, ack) => ack(nsp.adapter.rooms.get(room)?.size ?? 0));
+  // serverSideEmit("__sse__", ...args) to the other servers of the cluster; with ack: true, with an
+  // acknowledgement (socket.io 4.8 has no per-call timeout for it: the adapter waits up to its requests timeout,
+  // --requests-timeout), answering {err, responses} from the callback.
+  on("__server_side_emit__", (o, ack) => {
+    const args = o?.args || [];
+    try {
+      if (o?.ack !== true) {
+        nsp.serverSideEmit("__sse__", ...args);
+        return ack("ok");
+      }
+      nsp.serverSideEmit("__sse__", ...args, (err, responses) => ack({ err: err ? err.message : null, responses }));
+    } catch {
+      ack("error");
+    }
+  });
 }
 
 function setupNamespace(nsp, main, dynamic = false) {
-  if (!dynamic) printRoomEvents(nsp);
+  if (!dynamic) {
+    printRoomEvents(nsp);
+    listenServerSide(nsp);
+  }
   nsp.on("connection", (socket) => {
     const id = socket.id;
     printRoomEvents(socket.nsp);
+    listenServerSide(socket.nsp);
     emitEvent({ event: "sio-connection", nsp: socket.nsp.name, id });
     socket.on("disconnecting", (reason) => emitEvent({ event: "sio-disconnecting", nsp: socket.nsp.name, id, reason }));
     socket.on("disconnect", (reason) => emitEvent({ event: "sio-disconnect", nsp: socket.nsp.name, id, reason }));

@@ -483,6 +483,31 @@ static void test_fetch_from_disconnect_handler_during_server_free(void **state)
     harness_free(&h, 1);
 }
 
+/* The application disconnects a socket from its own code (not from one of our callbacks) and the socket's
+ * `disconnecting` handler frees the server: the free is deferred, not run inside the close (it looped forever
+ * on the socket being closed). */
+static void free_server_on_disconnecting(sio_socket *s, const char *reason, void *ud)
+{
+    (void)s;
+    (void)reason;
+    sio_server_free(((harness *)ud)->srv);
+}
+
+static void test_server_free_from_disconnecting_of_an_application_disconnect(void **state)
+{
+    (void)state;
+    harness h;
+    harness_init(&h, 0);
+    client_connect(&h);
+    assert_non_null(h.last);
+    UT_EQ(sio_socket_on_disconnecting(h.last, free_server_on_disconnecting, &h), 0);
+    alarm(10); /* reviewed code: an endless loop in sio_server_free */
+    sio_socket_disconnect(h.last, 0);
+    event_base_loop(h.base, EVLOOP_NONBLOCK); /* the deferred free */
+    alarm(0);
+    harness_free(&h, 1);
+}
+
 /* ------------------------------------------------------------------------------------------------------ */
 /* 4. Broadcast with acks                                                                                    */
 /* ------------------------------------------------------------------------------------------------------ */
@@ -718,6 +743,7 @@ int main(int argc, char **argv)
         UT_TEST(test_server_free_reentered_from_disconnect_handler),
         UT_TEST(test_server_free_reentered_from_fetch_cancel),
         UT_TEST(test_fetch_from_disconnect_handler_during_server_free),
+        UT_TEST(test_server_free_from_disconnecting_of_an_application_disconnect),
         UT_TEST(test_broadcast_ack_timeout_releases_pending_acks),
         UT_TEST(test_fetch_infos_survive_the_callbacks_own_changes),
         UT_TEST(test_handshake_header_names_are_lowercase),

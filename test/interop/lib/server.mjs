@@ -11,15 +11,17 @@ export const isReference = process.env.EIO_SERVER === "reference";
 // Our ASan+UBSan build (make test-interop-san): its RSS includes ASan's quarantine, so memory figures mean nothing.
 export const isSanitized = !isReference && /\/san\//.test(process.env.EIO_CONFORMANCE || "");
 
-// options: { args: [...extra flags], events: bool }
+// options: { args: [...extra flags], events: bool, reference: bool (always Node's reference-server.mjs, whatever
+// EIO_SERVER says: the cluster suite's mixed clusters) }
 // Returns { port, url, base, proc, events: [], waitEvent(pred, ms), stop() }.
 export async function startServer(options = {}) {
   const args = ["--port", "0", ...(options.args || [])];
   if (options.events) args.push("--events");
   // EIO_CONFORMANCE overrides our binary (make test runs the interop suites against the ASan+UBSan build).
   const ours = process.env.EIO_CONFORMANCE || path.join(root, "build/conformance");
-  const cmd = isReference ? process.execPath : ours;
-  const cmdArgs = isReference ? [path.join(root, "test/interop/reference-server.mjs"), ...args] : args;
+  const reference = isReference || options.reference === true;
+  const cmd = reference ? process.execPath : ours;
+  const cmdArgs = reference ? [path.join(root, "test/interop/reference-server.mjs"), ...args] : args;
   const proc = spawn(cmd, cmdArgs, { stdio: ["ignore", "pipe", "inherit"] });
   const events = [];
   const waiters = [];
@@ -64,7 +66,7 @@ export async function startServer(options = {}) {
     // Stops the server; ours must exit with status 0 (under ASan a leak or memory error makes it non-zero).
     async stop() {
       const check = () => {
-        if (!isReference && (proc.exitCode !== 0 || proc.signalCode !== null))
+        if (!reference && (proc.exitCode !== 0 || proc.signalCode !== null))
           throw new Error(`server exited with code ${proc.exitCode} signal ${proc.signalCode} (see its stderr above)`);
       };
       if (proc.exitCode !== null || proc.signalCode !== null) return check();
