@@ -10,7 +10,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { startExample, connectClient } from "../interop/lib/example.mjs";
+import { startExample, connectClient, recordEvents } from "../interop/lib/example.mjs";
 import { startRedis, waitSubscribed, until } from "./lib/cluster.mjs";
 
 const MS = 8000;
@@ -18,36 +18,7 @@ const MS = 8000;
 // not after the adapter's requests timeout (5 s in the example).
 const DOWN_JOIN_MS = 3000;
 
-// Records every event a client receives; waitFor finds one already received or waits for it.
-function record(socket) {
-  const log = [];
-  const waiters = [];
-  socket.onAny((event, ...args) => {
-    log.push({ event, args });
-    for (const w of [...waiters]) {
-      if (w.event === event && w.pred(...args)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        clearTimeout(w.timer);
-        w.resolve(args[0]);
-      }
-    }
-  });
-  socket.log = log;
-  socket.waitFor = (event, pred = () => true, ms = MS) => {
-    const seen = log.find((e) => e.event === event && pred(...e.args));
-    if (seen) return Promise.resolve(seen.args[0]);
-    return new Promise((resolve, reject) => {
-      const w = { event, pred, resolve };
-      w.timer = setTimeout(() => {
-        waiters.splice(waiters.indexOf(w), 1);
-        reject(new Error(`no "${event}" matching within ${ms} ms; got ${JSON.stringify(log)}`));
-      }, ms);
-      waiters.push(w);
-    });
-  };
-  socket.events = (event) => log.filter((e) => e.event === event).map((e) => e.args[0]);
-  return socket;
-}
+const record = (socket) => recordEvents(socket, MS);
 
 // What one test starts, all stopped at its end: clients closed, then the chat servers (each must exit with status
 // 0: under ASan a leak fails it), then Redis.

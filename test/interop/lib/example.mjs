@@ -84,3 +84,35 @@ export function nextEvent(socket, event, ms = 5000) {
     socket.once(event, h);
   });
 }
+
+// Records every event a client receives: socket.log, socket.events(name), and socket.waitFor(event, pred, ms),
+// which finds one already received or waits for it (ms defaults to defaultMs).
+export function recordEvents(socket, defaultMs = 8000) {
+  const log = [];
+  const waiters = [];
+  socket.onAny((event, ...args) => {
+    log.push({ event, args });
+    for (const w of [...waiters]) {
+      if (w.event === event && w.pred(...args)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        clearTimeout(w.timer);
+        w.resolve(args[0]);
+      }
+    }
+  });
+  socket.log = log;
+  socket.waitFor = (event, pred = () => true, ms = defaultMs) => {
+    const seen = log.find((e) => e.event === event && pred(...e.args));
+    if (seen) return Promise.resolve(seen.args[0]);
+    return new Promise((resolve, reject) => {
+      const w = { event, pred, resolve };
+      w.timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(w), 1);
+        reject(new Error(`no "${event}" matching within ${ms} ms; got ${JSON.stringify(log)}`));
+      }, ms);
+      waiters.push(w);
+    });
+  };
+  socket.events = (event) => log.filter((e) => e.event === event).map((e) => e.args[0]);
+  return socket;
+}
