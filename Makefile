@@ -40,6 +40,10 @@ EXAMPLE_NAMES := $(patsubst examples/%/main.c,%,$(wildcard examples/*/main.c))
 EX_COMMON_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard examples/common/*.c))
 PROGS := $(BUILD)/conformance $(EXAMPLE_NAMES:%=$(BUILD)/examples/%)
 BENCH_BIN := $(BUILD)/bench/loadgen $(BUILD)/bench/bench_server
+# Harness code shared by the unit tests and the fuzz targets (a fake Redis, raw WebSocket clients, th_ names):
+# linked into every one of them.
+TEST_COMMON_SRC := $(wildcard test/common/*.c)
+TEST_COMMON_OBJ := $(TEST_COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard test/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
@@ -84,7 +88,7 @@ $(BUILD)/bench/bench_server: $(BUILD)/obj/bench/server.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIB)
+$(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(TEST_COMMON_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -113,7 +117,8 @@ test-interop-san:
 	$(MAKE) SANITIZE=1 all
 	EIO_CONFORMANCE=build/san/conformance node --test --test-concurrency=4 test/interop/ test/cluster/
 
-build/fuzz/%: test/fuzz/%.c $(wildcard engineio/*.c engineio/*.h socketio/*.c socketio/*.h rooms/*.c rooms/*.h)
+build/fuzz/%: test/fuzz/%.c $(TEST_COMMON_SRC) $(wildcard test/common/*.h engineio/*.c engineio/*.h socketio/*.c \
+                                socketio/*.h rooms/*.c rooms/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined $(WARN) -o $@ $< \
 	  $(filter-out %.h,$(wordlist 2,999,$^)) $(LDLIBS)
@@ -138,7 +143,7 @@ bench:
 	node bench/run.mjs $(if $(FULL),--full)
 
 format:
-	clang-format -i engineio/*.[ch] socketio/*.[ch] rooms/*.[ch] test/unit/*.c test/fuzz/*.c test/conformance/*.c examples/*/*.[ch]
+	clang-format -i engineio/*.[ch] socketio/*.[ch] rooms/*.[ch] test/unit/*.c test/fuzz/*.c test/common/*.[ch] test/conformance/*.c examples/*/*.[ch]
 
 clean:
 	rm -rf build

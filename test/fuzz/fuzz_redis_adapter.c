@@ -7,8 +7,8 @@
  * WebSocket clients on socketpairs (A on both namespaces, B on "/", C on "/custom"; in rooms "r1" and "r2"),
  * a few requests of its own pending, then the messages, then the server is freed with whatever is still
  * pending, and the clients closed. Two sio_redis instances live for the whole run:
- * - "up": connected to a fake Redis served by this harness on the same event_base (127.0.0.1, a free port).
- *   It answers SUBSCRIBE, PUBLISH (delivered to subscribers by channel and pattern, as Redis does, so the
+ * - "up": connected to a fake Redis (test/common/fake_redis.c) served on the same event_base (127.0.0.1, a free
+ *   port). It answers SUBSCRIBE, PUBLISH (delivered to subscribers by channel and pattern, as Redis does, so the
  *   adapter also hears its own messages), and PUBSUB NUMSUB with a server count chosen by the input;
  * - "down": 127.0.0.1:1, where nothing listens (everything published is dropped, the server count is 1).
  *
@@ -45,22 +45,17 @@
  * fake Redis (pending_bytes back to 0: no drift, no growth), and subscriptions not piling up at the fake
  * Redis across inputs. ASan/LSan check the rest; everything, the fake Redis included, is freed at exit.
  */
-#include <arpa/inet.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "rooms/sio_redis_private.h"
+#include "test/common/fake_redis.h"
+#include "test/common/ws_client.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -80,255 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct event_base *base;
 static sio_redis *r_up, *r_down;
-
-/* ------------------------------------------------------------------------------------------------------ */
-/* The fake Redis: RESP2 multibulk commands in, the answers Redis gives out                                 */
-/* ------------------------------------------------------------------------------------------------------ */
-
-struct name {
-    char *s;
-    size_t n;
-};
-
-struct fake_conn {
-    struct bufferevent *bev;
-    struct name *subs, *psubs; /* channels and patterns this connection subscribed */
-    size_t nsubs, npsubs;
-    struct fake_conn *next;
-};
-
-static struct evconnlistener *fake_listener;
-static struct fake_conn *fake_conns;
-static long fake_numsub = 1; /* PUBSUB NUMSUB answers this (the servers of the simulated cluster) */
-
-/* Redis's glob, as far as the adapter's patterns need it: '*', '?' and literal bytes. */
-static int glob_match(const char *p, size_t pn, const char *s, size_t sn)
-{
-    while (pn) {
-        if (*p == '*') {
-            while (pn && *p == '*') {
-                p++;
-                pn--;
-            }
-            if (!pn)
-                return 1;
-            for (size_t i = 0; i <= sn; i++)
-                if (glob_match(p, pn, s + i, sn - i))
-                    return 1;
-            return 0;
-        }
-        if (!sn || (*p != '?' && *p != *s))
-            return 0;
-        p++;
-        pn--;
-        s++;
-        sn--;
-    }
-    return sn == 0;
-}
-
-static void add_bulk(struct evbuffer *out, const char *s, size_t n)
-{
-    evbuffer_add_printf(out, "$%zu\r\n", n);
-    evbuffer_add(out, s, n);
-    evbuffer_add(out, "\r\n", 2);
-}
-
-static long find_name(const struct name *v, size_t n, const char *s, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i].n == len && memcmp(v[i].s, s, len) == 0)
-            return (long)i;
-    return -1;
-}
-
-/* PUBLISH: delivered to every subscriber, as "message" for a channel and "pmessage" for each pattern. */
-static long fake_publish(const char *ch, size_t chn, const char *msg, size_t msgn)
-{
-    long receivers = 0;
-    for (struct fake_conn *c = fake_conns; c; c = c->next) {
-        struct evbuffer *out = bufferevent_get_output(c->bev);
-        if (find_name(c->subs, c->nsubs, ch, chn) >= 0) {
-            evbuffer_add_printf(out, "*3\r\n");
-            add_bulk(out, "message", 7);
-            add_bulk(out, ch, chn);
-            add_bulk(out, msg, msgn);
-            receivers++;
-        }
-        for (size_t i = 0; i < c->npsubs; i++)
-            if (glob_match(c->psubs[i].s, c->psubs[i].n, ch, chn)) {
-                evbuffer_add_printf(out, "*4\r\n");
-                add_bulk(out, "pmessage", 8);
-                add_bulk(out, c->psubs[i].s, c->psubs[i].n);
-                add_bulk(out, ch, chn);
-                add_bulk(out, msg, msgn);
-                receivers++;
-            }
-    }
-    return receivers;
-}
-
-static void fake_command(struct fake_conn *c, size_t argc, const char **argv, const size_t *lens)
-{
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    const char *cmd = argv[0];
-    int sub = strcasecmp(cmd, "SUBSCRIBE") == 0, psub = strcasecmp(cmd, "PSUBSCRIBE") == 0;
-    int unsub = strcasecmp(cmd, "UNSUBSCRIBE") == 0, punsub = strcasecmp(cmd, "PUNSUBSCRIBE") == 0;
-    if (sub || psub || unsub || punsub) {
-        struct name **v = sub || unsub ? &c->subs : &c->psubs;
-        size_t *n = sub || unsub ? &c->nsubs : &c->npsubs;
-        for (size_t i = 1; i < argc; i++) {
-            long at = find_name(*v, *n, argv[i], lens[i]);
-            if ((sub || psub) && at < 0) {
-                struct name *g = realloc(*v, (*n + 1) * sizeof(**v));
-                CHECK(g);
-                *v = g;
-                g[*n].s = malloc(lens[i] ? lens[i] : 1);
-                CHECK(g[*n].s);
-                memcpy(g[*n].s, argv[i], lens[i]);
-                g[*n].n = lens[i];
-                (*n)++;
-            } else if ((unsub || punsub) && at >= 0) {
-                free((*v)[at].s);
-                (*v)[at] = (*v)[--*n];
-            }
-            static const char *const kinds[] = {"subscribe", "psubscribe", "unsubscribe", "punsubscribe"};
-            const char *kind = kinds[sub ? 0 : psub ? 1 : unsub ? 2 : 3];
-            evbuffer_add_printf(out, "*3\r\n");
-            add_bulk(out, kind, strlen(kind));
-            add_bulk(out, argv[i], lens[i]);
-            evbuffer_add_printf(out, ":%zu\r\n", c->nsubs + c->npsubs);
-        }
-    } else if (strcasecmp(cmd, "PUBLISH") == 0 && argc == 3) {
-        evbuffer_add_printf(out, ":%ld\r\n", fake_publish(argv[1], lens[1], argv[2], lens[2]));
-    } else if (strcasecmp(cmd, "PUBSUB") == 0 && argc >= 2 && strcasecmp(argv[1], "NUMSUB") == 0) {
-        evbuffer_add_printf(out, "*%zu\r\n", 2 * (argc - 2));
-        for (size_t i = 2; i < argc; i++) {
-            add_bulk(out, argv[i], lens[i]);
-            evbuffer_add_printf(out, ":%ld\r\n", fake_numsub);
-        }
-    } else {
-        evbuffer_add_printf(out, "+OK\r\n");
-    }
-}
-
-/* Reads a "<c><number>\r\n" line at d[*pos..n); 1 when complete, 0 when more bytes are needed. */
-static int read_line_num(const char *d, size_t n, size_t *pos, char c, long *out)
-{
-    const char *eol = memmem(d + *pos, n - *pos, "\r\n", 2);
-    if (!eol)
-        return 0;
-    CHECK(d[*pos] == c); /* hiredis sends nothing else */
-    *out = strtol(d + *pos + 1, NULL, 10);
-    *pos = (size_t)(eol - d) + 2;
-    return 1;
-}
-
-/* Some connection subscribed to this channel. */
-static int fake_subscribed(const char *ch)
-{
-    for (struct fake_conn *c = fake_conns; c; c = c->next)
-        if (find_name(c->subs, c->nsubs, ch, strlen(ch)) >= 0)
-            return 1;
-    return 0;
-}
-
-static void fake_free_conn(struct fake_conn *c)
-{
-    for (struct fake_conn **pp = &fake_conns; *pp; pp = &(*pp)->next)
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
-    bufferevent_free(c->bev);
-    for (size_t i = 0; i < c->nsubs; i++)
-        free(c->subs[i].s);
-    for (size_t i = 0; i < c->npsubs; i++)
-        free(c->psubs[i].s);
-    free(c->subs);
-    free(c->psubs);
-    free(c);
-}
-
-static void fake_read_cb(struct bufferevent *bev, void *arg)
-{
-    struct fake_conn *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    for (;;) {
-        size_t n = evbuffer_get_length(in);
-        if (!n)
-            return;
-        const char *d = (const char *)evbuffer_pullup(in, -1);
-        size_t pos = 0;
-        long argc;
-        if (!read_line_num(d, n, &pos, '*', &argc))
-            return;
-        CHECK(argc > 0 && argc < 64);
-        const char *argv[64];
-        size_t lens[64];
-        char *copies[64];
-        for (long i = 0; i < argc; i++) {
-            long len;
-            if (!read_line_num(d, n, &pos, '$', &len))
-                return;
-            CHECK(len >= 0);
-            if (n - pos < (size_t)len + 2)
-                return;
-            argv[i] = d + pos;
-            lens[i] = (size_t)len;
-            pos += (size_t)len + 2;
-        }
-        /* NUL-terminated copies, so that commands compare as strings. */
-        for (long i = 0; i < argc; i++) {
-            copies[i] = malloc(lens[i] + 1);
-            CHECK(copies[i]);
-            memcpy(copies[i], argv[i], lens[i]);
-            copies[i][lens[i]] = 0;
-            argv[i] = copies[i];
-        }
-        evbuffer_drain(in, pos);
-        fake_command(c, (size_t)argc, argv, lens);
-        for (long i = 0; i < argc; i++)
-            free(copies[i]);
-    }
-}
-
-static void fake_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-    (void)bev;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        fake_free_conn(arg);
-}
-
-static void fake_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
-{
-    (void)l;
-    (void)sa;
-    (void)salen;
-    (void)arg;
-    struct fake_conn *c = calloc(1, sizeof(*c));
-    CHECK(c);
-    int one = 1; /* as Redis does: without it, Nagle holds small answers back for tens of milliseconds */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-    CHECK(c->bev);
-    bufferevent_setcb(c->bev, fake_read_cb, NULL, fake_event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    c->next = fake_conns;
-    fake_conns = c;
-}
-
-static int fake_start(void)
-{
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    fake_listener = evconnlistener_new_bind(base, fake_accept_cb, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                                            16, (struct sockaddr *)&sin, sizeof(sin));
-    CHECK(fake_listener);
-    socklen_t len = sizeof(sin);
-    CHECK(getsockname(evconnlistener_get_fd(fake_listener), (struct sockaddr *)&sin, &len) == 0);
-    return ntohs(sin.sin_port);
-}
+static th_redis fake; /* the Redis of r_up */
 
 /* ------------------------------------------------------------------------------------------------------ */
 /* Raw WebSocket clients                                                                                    */
@@ -348,23 +95,16 @@ static int auto_ack; /* 0: no answers, 1: text answers, 2: binary answers */
 
 static void client_write(struct client *c, const void *p, size_t n)
 {
-    if (c->fd < 0)
-        return;
-    ssize_t w = write(c->fd, p, n); /* small writes into an empty socketpair: all or nothing */
-    (void)w;
+    if (c->fd >= 0)
+        (void)th_ws_write(c->fd, p, n); /* the server may have closed its end: nothing to do */
 }
 
 /* A masked (zero key) text frame, as a client sends. */
 static void client_send_text(struct client *c, const char *text)
 {
-    size_t n = strlen(text);
-    uint8_t f[6 + 125];
-    CHECK(n <= 125);
-    f[0] = 0x81;
-    f[1] = (uint8_t)(0x80 | n);
-    memset(f + 2, 0, 4);
-    memcpy(f + 6, text, n);
-    client_write(c, f, 6 + n);
+    CHECK(strlen(text) <= 125);
+    if (c->fd >= 0)
+        (void)th_ws_send_text(c->fd, text);
 }
 
 /* An event packet asking for an acknowledgement ("42/custom,12[...]", "451-7[...]"): answers it. */
@@ -475,9 +215,7 @@ static void run_loop(int times)
 
 static void run_for_ms(unsigned ms)
 {
-    struct timeval tv = {0, (suseconds_t)ms * 1000};
-    event_base_loopexit(base, &tv);
-    event_base_dispatch(base);
+    th_run_for(base, ms);
     run_loop(2);
 }
 
@@ -553,15 +291,9 @@ static void on_sse_acks(int err, const cJSON *responses, void *ud)
 
 static void client_open(struct client *c, sio_server *srv)
 {
-    static const char req[] = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
-                              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
-    CHECK(eio_server_adopt_fd(sio_server_engine(srv), sv[0]) == 0);
     memset(c, 0, sizeof(*c));
-    c->fd = sv[1];
-    client_write(c, req, sizeof(req) - 1);
+    c->fd = th_ws_open(sio_server_engine(srv), TH_WS_SIO_REQUEST);
+    CHECK(c->fd >= 0);
 }
 
 static void setup_clients(sio_server *srv)
@@ -707,7 +439,7 @@ static void deliver(sio_redis *r, int via_redis, uint8_t sel, const uint8_t *bod
     memcpy(ch, channel, chlen);
     free(msg);
     if (via_redis)
-        fake_publish(ch, chlen, exact, len);
+        th_redis_publish(&fake, ch, chlen, exact, len);
     else
         sio__redis_ad_message(r, ch, chlen, exact, len);
     free(exact);
@@ -733,9 +465,7 @@ static void cleanup(void)
     r_up = r_down = NULL;
     for (int i = 0; i < 10; i++)
         event_base_loop(base, EVLOOP_NONBLOCK); /* the fake Redis sees the connections close */
-    while (fake_conns)
-        fake_free_conn(fake_conns);
-    evconnlistener_free(fake_listener);
+    th_redis_stop(&fake);
     event_base_free(base);
 }
 
@@ -747,7 +477,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     eio_set_logger(discard_log, NULL);
     base = event_base_new();
     CHECK(base);
-    int port = fake_start();
+    int port = th_redis_start(&fake, base, TH_REDIS_ANSWER);
     sio_redis_options o;
     sio_redis_options_init(&o);
     o.port = port;
@@ -772,7 +502,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int short_timeouts = opts & 1;
     unsigned timeout = short_timeouts ? 1 : LONG_TIMEOUT_MS;
     auto_ack = opts & 2 ? (opts & 0x40 ? 2 : 1) : 0;
-    fake_numsub = 1 + ((setup >> 5) & 3);
+    fake.numsub = 1 + ((setup >> 5) & 3);
     r->request_timeout_ms = timeout; /* fetchSockets' wait (the adapter reads it at each request) */
 
     sio_options so;
@@ -857,7 +587,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (other) {
         /* The other server still hears "/": freeing the first left its subscriptions alone. */
         if (r == r_up)
-            CHECK(fake_subscribed("socket.io-request#/#") && fake_subscribed("socket.io-response#/#"));
+            CHECK(th_redis_subscribed(&fake, "socket.io-request#/#", 0) &&
+                  th_redis_subscribed(&fake, "socket.io-response#/#", 0));
         sio_server_free(other);
         run_loop(3);
     }
@@ -882,7 +613,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Subscriptions do not pile up: what stays is the two namespaces' pattern, request and response
      * channels (each adapter's own response channel goes with it). */
     run_loop(3);
-    for (struct fake_conn *c = fake_conns; c; c = c->next)
+    for (const struct th_redis_conn *c = fake.conns; c; c = c->next)
         CHECK(c->nsubs + c->npsubs <= 6);
     return 0;
 }

@@ -13,8 +13,9 @@
  *   8  a requestId with '"' and '\' in the client count we publish: valid JSON, the same id
  *   9  a legacy remote join {sid, room}: only the socket with that id joins
  *
- * No redis-server is needed: a small fake Redis (RESP2, as test/fuzz/fuzz_redis_adapter.c has) is served on
- * the test's own event_base, and can stop answering (hung) or answer every command with an error (refusing).
+ * No redis-server is needed: a small fake Redis (RESP2, test/common/fake_redis.c, as the fuzz target has) is
+ * served on the test's own event_base, and can stop answering (hung) or answer every command with an error
+ * (refusing).
  * Messages "from other servers" are PUBLISHed through it, so they reach the adapter as Redis would deliver
  * them (hiredis, the subscriber's callback). Clients are raw WebSocket clients on socketpairs.
  *
@@ -25,388 +26,30 @@
  * counters added by the fixes (relays, numsub_inflight, the watchdog's fields) are left out; every test still
  * fails there on the checks that remain.
  */
-#include <arpa/inet.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "unit.h"
 
 #include "rooms/sio_msgpack.h"
 #include "rooms/sio_redis_private.h"
+#include "test/common/fake_redis.h"
+#include "test/common/ws_client.h"
 
 #define REQ_CHANNEL "socket.io-request#/#"
 #define RESP_CHANNEL "socket.io-response#/#"
 #define PATTERN "socket.io#/#*"
 
-static void run_for(struct event_base *base, unsigned ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_base_loopexit(base, &tv);
-    event_base_dispatch(base);
-}
-
 /* Runs the loop until cond holds, for at most about max_ms. */
 #define PUMP_UNTIL(base, cond, max_ms)                                                                        \
     do {                                                                                                      \
         for (unsigned pump_i_ = 0; pump_i_ < (unsigned)(max_ms) && !(cond); pump_i_++)                        \
-            run_for((base), 1);                                                                               \
+            th_run_for((base), 1);                                                                            \
     } while (0)
 
-/* ------------------------------------------------------------------------------------------------------ */
-/* The fake Redis: RESP2 multibulk commands in, Redis's answers out (or none, or errors)                     */
-/* ------------------------------------------------------------------------------------------------------ */
-
-enum { FAKE_ANSWER, FAKE_HUNG, FAKE_REFUSE };
-
-struct name {
-    char *s;
-    size_t n;
-};
-
-struct fake_conn {
-    struct bufferevent *bev;
-    struct name *subs, *psubs; /* channels and patterns this connection subscribed */
-    size_t nsubs, npsubs;
-    struct fake_conn *next;
-};
-
-/* What happened to one channel or pattern name (SUBSCRIBE and UNSUBSCRIBE commands received). */
-struct name_log {
-    char name[96];
-    int subs, unsubs;
-};
-
-#define CAPTURE_KEEP 8
-
-static struct {
-    struct event_base *base;
-    struct evconnlistener *listener;
-    struct fake_conn *conns;
-    int port;
-    int mode;                       /* FAKE_* */
-    long numsub;                    /* what PUBSUB NUMSUB answers (the servers of the simulated cluster) */
-    long accepted;                  /* connections accepted */
-    long numsub_seen, publish_seen; /* commands received */
-    struct name_log names[32];
-    size_t nnames;
-    char capture[64];               /* PUBLISH on this channel are counted, the first ones kept */
-    long captured;
-    char *kept[CAPTURE_KEEP];
-    size_t kept_len[CAPTURE_KEEP];
-} fk;
-
-/* Redis's glob, as far as the adapter's patterns need it: '*', '?' and literal bytes. */
-static int glob_match(const char *p, size_t pn, const char *s, size_t sn)
-{
-    while (pn) {
-        if (*p == '*') {
-            while (pn && *p == '*') {
-                p++;
-                pn--;
-            }
-            if (!pn)
-                return 1;
-            for (size_t i = 0; i <= sn; i++)
-                if (glob_match(p, pn, s + i, sn - i))
-                    return 1;
-            return 0;
-        }
-        if (!sn || (*p != '?' && *p != *s))
-            return 0;
-        p++;
-        pn--;
-        s++;
-        sn--;
-    }
-    return sn == 0;
-}
-
-static void add_bulk(struct evbuffer *out, const char *s, size_t n)
-{
-    evbuffer_add_printf(out, "$%zu\r\n", n);
-    evbuffer_add(out, s, n);
-    evbuffer_add(out, "\r\n", 2);
-}
-
-static long find_name(const struct name *v, size_t n, const char *s, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i].n == len && memcmp(v[i].s, s, len) == 0)
-            return (long)i;
-    return -1;
-}
-
-static struct name_log *name_log_of(const char *s, size_t len)
-{
-    for (size_t i = 0; i < fk.nnames; i++)
-        if (strlen(fk.names[i].name) == len && memcmp(fk.names[i].name, s, len) == 0)
-            return &fk.names[i];
-    if (fk.nnames == sizeof(fk.names) / sizeof(fk.names[0]) || len >= sizeof(fk.names[0].name))
-        return NULL;
-    struct name_log *l = &fk.names[fk.nnames++];
-    memcpy(l->name, s, len);
-    l->name[len] = 0;
-    return l;
-}
-
-/* UNSUBSCRIBE or PUNSUBSCRIBE commands received for that name. */
-static int fake_unsubs(const char *name)
-{
-    struct name_log *l = name_log_of(name, strlen(name));
-    return l ? l->unsubs : -1;
-}
-
-/* Some connection is subscribed to this channel (pattern: to this pattern). */
-static int fake_subscribed(const char *name, int pattern)
-{
-    for (struct fake_conn *c = fk.conns; c; c = c->next)
-        if (pattern ? find_name(c->psubs, c->npsubs, name, strlen(name)) >= 0
-                    : find_name(c->subs, c->nsubs, name, strlen(name)) >= 0)
-            return 1;
-    return 0;
-}
-
-/* PUBLISH: delivered to every subscriber, as "message" for a channel and "pmessage" for each pattern. */
-static long fake_publish_n(const char *ch, size_t chn, const char *msg, size_t msgn)
-{
-    long receivers = 0;
-    for (struct fake_conn *c = fk.conns; c; c = c->next) {
-        struct evbuffer *out = bufferevent_get_output(c->bev);
-        if (find_name(c->subs, c->nsubs, ch, chn) >= 0) {
-            evbuffer_add_printf(out, "*3\r\n");
-            add_bulk(out, "message", 7);
-            add_bulk(out, ch, chn);
-            add_bulk(out, msg, msgn);
-            receivers++;
-        }
-        for (size_t i = 0; i < c->npsubs; i++)
-            if (glob_match(c->psubs[i].s, c->psubs[i].n, ch, chn)) {
-                evbuffer_add_printf(out, "*4\r\n");
-                add_bulk(out, "pmessage", 8);
-                add_bulk(out, c->psubs[i].s, c->psubs[i].n);
-                add_bulk(out, ch, chn);
-                add_bulk(out, msg, msgn);
-                receivers++;
-            }
-    }
-    return receivers;
-}
-
-/* What another server (or an emitter) publishes: text on a channel. Returns the receivers. */
-static long fake_publish(const char *ch, const char *text)
-{
-    return fake_publish_n(ch, strlen(ch), text, strlen(text));
-}
-
-static void fake_capture(const char *ch, size_t chn, const char *msg, size_t msgn)
-{
-    if (!fk.capture[0] || strlen(fk.capture) != chn || memcmp(fk.capture, ch, chn) != 0)
-        return;
-    if (fk.captured < CAPTURE_KEEP) {
-        char *copy = malloc(msgn + 1);
-        assert_non_null(copy);
-        memcpy(copy, msg, msgn);
-        copy[msgn] = 0;
-        fk.kept[fk.captured] = copy;
-        fk.kept_len[fk.captured] = msgn;
-    }
-    fk.captured++;
-}
-
-static void fake_command(struct fake_conn *c, size_t argc, const char **argv, const size_t *lens)
-{
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    const char *cmd = argv[0];
-    int sub = strcasecmp(cmd, "SUBSCRIBE") == 0, psub = strcasecmp(cmd, "PSUBSCRIBE") == 0;
-    int unsub = strcasecmp(cmd, "UNSUBSCRIBE") == 0, punsub = strcasecmp(cmd, "PUNSUBSCRIBE") == 0;
-    int numsub = strcasecmp(cmd, "PUBSUB") == 0 && argc >= 2 && strcasecmp(argv[1], "NUMSUB") == 0;
-    int publish = strcasecmp(cmd, "PUBLISH") == 0 && argc == 3;
-    fk.numsub_seen += numsub;
-    fk.publish_seen += publish;
-    if (fk.mode == FAKE_HUNG)
-        return; /* read, never answered */
-    if (fk.mode == FAKE_REFUSE) {
-        evbuffer_add_printf(out, "-ERR max number of clients reached\r\n");
-        return;
-    }
-    if (sub || psub || unsub || punsub) {
-        struct name **v = sub || unsub ? &c->subs : &c->psubs;
-        size_t *n = sub || unsub ? &c->nsubs : &c->npsubs;
-        for (size_t i = 1; i < argc; i++) {
-            struct name_log *l = name_log_of(argv[i], lens[i]);
-            if (l && (sub || psub))
-                l->subs++;
-            else if (l)
-                l->unsubs++;
-            long at = find_name(*v, *n, argv[i], lens[i]);
-            if ((sub || psub) && at < 0) {
-                struct name *g = realloc(*v, (*n + 1) * sizeof(**v));
-                assert_non_null(g);
-                *v = g;
-                g[*n].s = malloc(lens[i] ? lens[i] : 1);
-                assert_non_null(g[*n].s);
-                memcpy(g[*n].s, argv[i], lens[i]);
-                g[*n].n = lens[i];
-                (*n)++;
-            } else if ((unsub || punsub) && at >= 0) {
-                free((*v)[at].s);
-                (*v)[at] = (*v)[--*n];
-            }
-            static const char *const kinds[] = {"subscribe", "psubscribe", "unsubscribe", "punsubscribe"};
-            const char *kind = kinds[sub ? 0 : psub ? 1 : unsub ? 2 : 3];
-            evbuffer_add_printf(out, "*3\r\n");
-            add_bulk(out, kind, strlen(kind));
-            add_bulk(out, argv[i], lens[i]);
-            evbuffer_add_printf(out, ":%zu\r\n", c->nsubs + c->npsubs);
-        }
-    } else if (publish) {
-        fake_capture(argv[1], lens[1], argv[2], lens[2]);
-        evbuffer_add_printf(out, ":%ld\r\n", fake_publish_n(argv[1], lens[1], argv[2], lens[2]));
-    } else if (numsub) {
-        evbuffer_add_printf(out, "*%zu\r\n", 2 * (argc - 2));
-        for (size_t i = 2; i < argc; i++) {
-            add_bulk(out, argv[i], lens[i]);
-            evbuffer_add_printf(out, ":%ld\r\n", fk.numsub);
-        }
-    } else if (strcasecmp(cmd, "PING") == 0) {
-        evbuffer_add_printf(out, "+PONG\r\n");
-    } else {
-        evbuffer_add_printf(out, "+OK\r\n");
-    }
-}
-
-/* Reads a "<c><number>\r\n" line at d[*pos..n); 1 when complete, 0 when more bytes are needed. */
-static int read_line_num(const char *d, size_t n, size_t *pos, char c, long *out)
-{
-    const char *eol = memmem(d + *pos, n - *pos, "\r\n", 2);
-    if (!eol)
-        return 0;
-    assert_true(d[*pos] == c); /* hiredis sends nothing else */
-    *out = strtol(d + *pos + 1, NULL, 10);
-    *pos = (size_t)(eol - d) + 2;
-    return 1;
-}
-
-static void fake_free_conn(struct fake_conn *c)
-{
-    for (struct fake_conn **pp = &fk.conns; *pp; pp = &(*pp)->next)
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
-    bufferevent_free(c->bev);
-    for (size_t i = 0; i < c->nsubs; i++)
-        free(c->subs[i].s);
-    for (size_t i = 0; i < c->npsubs; i++)
-        free(c->psubs[i].s);
-    free(c->subs);
-    free(c->psubs);
-    free(c);
-}
-
-static void fake_read_cb(struct bufferevent *bev, void *arg)
-{
-    struct fake_conn *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    for (;;) {
-        size_t n = evbuffer_get_length(in);
-        if (!n)
-            return;
-        const char *d = (const char *)evbuffer_pullup(in, -1);
-        size_t pos = 0;
-        long argc;
-        if (!read_line_num(d, n, &pos, '*', &argc))
-            return;
-        assert_true(argc > 0 && argc < 16);
-        const char *argv[16];
-        size_t lens[16];
-        char *copies[16];
-        for (long i = 0; i < argc; i++) {
-            long len;
-            if (!read_line_num(d, n, &pos, '$', &len))
-                return;
-            assert_true(len >= 0);
-            if (n - pos < (size_t)len + 2)
-                return;
-            argv[i] = d + pos;
-            lens[i] = (size_t)len;
-            pos += (size_t)len + 2;
-        }
-        for (long i = 0; i < argc; i++) { /* NUL-terminated, so that commands compare as strings */
-            copies[i] = malloc(lens[i] + 1);
-            assert_non_null(copies[i]);
-            memcpy(copies[i], argv[i], lens[i]);
-            copies[i][lens[i]] = 0;
-            argv[i] = copies[i];
-        }
-        evbuffer_drain(in, pos);
-        fake_command(c, (size_t)argc, argv, lens);
-        for (long i = 0; i < argc; i++)
-            free(copies[i]);
-    }
-}
-
-static void fake_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-    (void)bev;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        fake_free_conn(arg);
-}
-
-static void fake_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
-{
-    (void)l;
-    (void)sa;
-    (void)salen;
-    (void)arg;
-    struct fake_conn *c = calloc(1, sizeof(*c));
-    assert_non_null(c);
-    int one = 1; /* as Redis does: without it, Nagle holds small answers back */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->bev = bufferevent_socket_new(fk.base, fd, BEV_OPT_CLOSE_ON_FREE);
-    assert_non_null(c->bev);
-    bufferevent_setcb(c->bev, fake_read_cb, NULL, fake_event_cb, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-    c->next = fk.conns;
-    fk.conns = c;
-    fk.accepted++;
-}
-
-static void fake_start(struct event_base *base, int mode)
-{
-    memset(&fk, 0, sizeof(fk));
-    fk.base = base;
-    fk.mode = mode;
-    fk.numsub = 1;
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    fk.listener = evconnlistener_new_bind(base, fake_accept_cb, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
-                                          (struct sockaddr *)&sin, sizeof(sin));
-    assert_non_null(fk.listener);
-    socklen_t len = sizeof(sin);
-    assert_int_equal(getsockname(evconnlistener_get_fd(fk.listener), (struct sockaddr *)&sin, &len), 0);
-    fk.port = ntohs(sin.sin_port);
-}
-
-static void fake_stop(void)
-{
-    while (fk.conns)
-        fake_free_conn(fk.conns);
-    if (fk.listener)
-        evconnlistener_free(fk.listener);
-    for (long i = 0; i < fk.captured && i < CAPTURE_KEEP; i++)
-        free(fk.kept[i]);
-    memset(&fk, 0, sizeof(fk));
-}
+/* The fake Redis (test/common/fake_redis.c), one per test, started by world_init (test 5: by the test). */
+static th_redis fk;
 
 /* ------------------------------------------------------------------------------------------------------ */
 /* A server on the Redis adapter, connected to the fake, with raw WebSocket clients                          */
@@ -452,7 +95,7 @@ static void world_init(world *w, unsigned request_timeout_ms)
     memset(w, 0, sizeof(*w));
     w->base = event_base_new();
     assert_non_null(w->base);
-    fake_start(w->base, FAKE_ANSWER);
+    th_redis_start(&fk, w->base, TH_REDIS_ANSWER);
     sio_redis_options o;
     sio_redis_options_init(&o);
     o.port = fk.port;
@@ -465,8 +108,8 @@ static void world_init(world *w, unsigned request_timeout_ms)
     w->srv = server_new(w);
     w->nsp = sio_of(w->srv, "/");
     sio_namespace_on_connection(w->nsp, on_connection, w);
-    PUMP_UNTIL(w->base, fake_subscribed(REQ_CHANNEL, 0) && fake_subscribed(RESP_CHANNEL, 0), 1000);
-    UT_TRUE(fake_subscribed(REQ_CHANNEL, 0) && fake_subscribed(PATTERN, 1));
+    PUMP_UNTIL(w->base, th_redis_subscribed(&fk, REQ_CHANNEL, 0) && th_redis_subscribed(&fk, RESP_CHANNEL, 0), 1000);
+    UT_TRUE(th_redis_subscribed(&fk, REQ_CHANNEL, 0) && th_redis_subscribed(&fk, PATTERN, 1));
 }
 
 static void world_free(world *w)
@@ -479,45 +122,21 @@ static void world_free(world *w)
         close(w->fds[i]);
     if (w->r)
         sio_redis_free(w->r);
-    run_for(w->base, 5); /* a deferred free finishes; the fake sees the connections close */
-    fake_stop();
+    th_run_for(w->base, 5); /* a deferred free finishes; the fake sees the connections close */
+    th_redis_stop(&fk);
     event_base_free(w->base);
-}
-
-static void client_write(int fd, const void *p, size_t n)
-{
-    UT_EQ(write(fd, p, n), (long long)n);
-}
-
-/* A masked (zero key) text frame, as a client must send. */
-static void client_send_text(int fd, const char *text)
-{
-    size_t n = strlen(text);
-    assert_true(n < 126);
-    uint8_t f[6 + 126];
-    f[0] = 0x81;
-    f[1] = (uint8_t)(0x80 | n);
-    memset(f + 2, 0, 4);
-    memcpy(f + 6, text, n);
-    client_write(fd, f, 6 + n);
 }
 
 /* A WebSocket client connected to "/" of w->srv; returns its socket (w->socks[...]). */
 static sio_socket *client_connect(world *w)
 {
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    UT_EQ(eio_server_adopt_fd(sio_server_engine(w->srv), sv[0]), 0);
-    fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK);
     assert_true(w->nfds < 4);
-    w->fds[w->nfds++] = sv[1];
-    static const char req[] = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
-                              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    client_write(sv[1], req, sizeof(req) - 1);
-    run_for(w->base, 5);
+    int fd = th_ws_open(sio_server_engine(w->srv), TH_WS_SIO_REQUEST);
+    assert_true(fd >= 0);
+    w->fds[w->nfds++] = fd;
+    th_run_for(w->base, 5);
     size_t before = w->nsocks;
-    client_send_text(sv[1], "40");
+    UT_EQ(th_ws_send_text(fd, "40"), 0);
     PUMP_UNTIL(w->base, w->nsocks > before, 500);
     UT_UEQ(w->nsocks, before + 1);
     return w->socks[before];
@@ -616,7 +235,7 @@ static void test_redis_free_from_server_side_event(void **state)
     world_init(&w, 0);
     sse_calls = 0;
     sio_namespace_on_server_side(w.nsp, free_all_on_server_side, &w);
-    UT_EQ(fake_publish(REQ_CHANNEL, "{\"uid\":\"other1\",\"type\":6,\"data\":[\"shutdown\"]}"), 1);
+    UT_EQ(th_redis_publish_str(&fk, REQ_CHANNEL, "{\"uid\":\"other1\",\"type\":6,\"data\":[\"shutdown\"]}"), 1);
     /* reviewed code: the sio_redis was freed inside hiredis's callback, which then used its context (ASan:
      * heap-use-after-free in redisProcessCallbacks) */
     PUMP_UNTIL(w.base, sse_calls, 500);
@@ -651,8 +270,8 @@ static void test_remote_disconnect_frees_server_in_disconnecting(void **state)
     disconnecting_calls = 0;
     UT_EQ(sio_socket_on_disconnecting(a, free_server_on_disconnecting, &w), 0);
     /* Another server's io.disconnectSockets(): type 4 with opts, selecting everyone. */
-    UT_EQ(fake_publish(REQ_CHANNEL, "{\"uid\":\"other1\",\"type\":4,\"opts\":{\"rooms\":[],\"except\":[]},"
-                                    "\"close\":false}"),
+    UT_EQ(th_redis_publish_str(&fk, REQ_CHANNEL,
+                               "{\"uid\":\"other1\",\"type\":4,\"opts\":{\"rooms\":[],\"except\":[]},\"close\":false}"),
           1);
     /* reviewed code: the free ran at once inside the adapter's loop over the selected sockets and never
      * returned (the alarm guard ends the run) */
@@ -700,7 +319,7 @@ static void test_fetch_callback_from_remote_answer_frees_server(void **state)
     char msg[256];
     snprintf(msg, sizeof(msg), "{\"requestId\":\"%s\",\"sockets\":[{\"id\":\"remote1\",\"handshake\":{},"
                                "\"rooms\":[\"remote1\"],\"data\":{}}]}", q->id);
-    UT_EQ(fake_publish(RESP_CHANNEL, msg), 1);
+    UT_EQ(th_redis_publish_str(&fk, RESP_CHANNEL, msg), 1);
     /* reviewed code: the server was freed at once inside the callback (ASan: heap-use-after-free of the
      * namespace the callback goes on using) */
     PUMP_UNTIL(w.base, fetch_calls && !w.r->ads, 500);
@@ -754,21 +373,21 @@ static void test_relay_flood_to_nobody_ends_at_once(void **state)
     world_init(&w, 0);
     client_connect(&w); /* in no room "nobody-here" */
     snprintf(fk.capture, sizeof(fk.capture), "%s", RESP_CHANNEL);
-    run_for(w.base, 5);
+    th_run_for(w.base, 5);
     int before = event_base_get_num_events(w.base, EVENT_BASE_COUNT_ADDED);
     for (int i = 0; i < FLOOD; i++) {
         char rid[24];
         snprintf(rid, sizeof(rid), "flood%d", i);
         sio_mp_buf b = SIO_MP_BUF_INIT;
         type7_request(&b, rid, "nobody-here", 86399999); /* a day, less a millisecond */
-        UT_EQ(fake_publish_n(REQ_CHANNEL, strlen(REQ_CHANNEL), (const char *)b.data, b.len), 1);
+        UT_EQ(th_redis_publish(&fk, REQ_CHANNEL, strlen(REQ_CHANNEL), (const char *)b.data, b.len), 1);
         sio_mp_buf_cleanup(&b);
     }
     /* Each relay answers its client count (0) at once ... */
     PUMP_UNTIL(w.base, fk.captured >= FLOOD, 3000);
     UT_EQ(fk.captured, FLOOD);
     /* ... and ends in the next loop iteration: nothing stays (timers, collectors, relays). */
-    run_for(w.base, 5);
+    th_run_for(w.base, 5);
     int after = event_base_get_num_events(w.base, EVENT_BASE_COUNT_ADDED);
     UT_WHERE("events added: %d before the flood, %d after", before, after);
     UT_TRUE(after <= before + 2); /* reviewed code: one timer per relay, for a day (+2000) */
@@ -802,7 +421,7 @@ static void test_hung_redis_caps_and_cuts_the_publisher(void **state)
     (void)state;
     world w;
     world_init(&w, 300);
-    fk.mode = FAKE_HUNG; /* Redis stops answering (SIGSTOP, a partition): commands are read, never answered */
+    fk.mode = TH_REDIS_HUNG; /* Redis stops answering (SIGSTOP, a partition): commands are read, never answered */
     fk.numsub_seen = fk.publish_seen = 0;
     int own_answers = 0;
     for (int i = 0; i < OWN_NUMSUBS; i++)
@@ -820,7 +439,7 @@ static void test_hung_redis_caps_and_cuts_the_publisher(void **state)
     /* Every command written reaches the fake (the last broadcast's PUBLISH comes after every NUMSUB but its
      * own, if any). */
     PUMP_UNTIL(w.base, fk.publish_seen >= HUNG_BCASTS, 2000);
-    run_for(w.base, 5);
+    th_run_for(w.base, 5);
     UT_EQ(fk.publish_seen, HUNG_BCASTS);
     UT_WHERE("PUBSUB NUMSUB sent to the hung Redis: %ld", fk.numsub_seen);
     UT_TRUE(fk.numsub_seen <= MAX_NUMSUB_INFLIGHT_EXPECTED); /* reviewed code: 2010, without bound */
@@ -868,7 +487,8 @@ static void test_refusing_redis_is_not_up_and_backs_off(void **state)
     (void)state;
     struct event_base *base = event_base_new();
     assert_non_null(base);
-    fake_start(base, FAKE_REFUSE); /* every command, AUTH and PING included: -ERR max number of clients reached */
+    /* Every command, AUTH and PING included: -ERR max number of clients reached. */
+    th_redis_start(&fk, base, TH_REDIS_REFUSE);
     sio_redis_options o;
     sio_redis_options_init(&o);
     o.port = fk.port;
@@ -880,7 +500,7 @@ static void test_refusing_redis_is_not_up_and_backs_off(void **state)
     struct event *watch = event_new(base, -1, EV_PERSIST, watch_up_cb, r);
     struct timeval ms1 = {0, 1000};
     event_add(watch, &ms1);
-    run_for(base, 1200);
+    th_run_for(base, 1200);
     event_free(watch);
     UT_EQ(ever_up, 0);       /* reviewed code: up at the TCP connect, before any answer */
     UT_EQ(log_connected, 0); /* reviewed code: "publisher connected to ..." at each attempt */
@@ -892,8 +512,8 @@ static void test_refusing_redis_is_not_up_and_backs_off(void **state)
     UT_TRUE(fk.accepted <= 10); /* reviewed code: one every 100 ms for each (about 24) */
     UT_TRUE(r->pub.backoff_ms >= 800);
     sio_redis_free(r);
-    run_for(base, 5);
-    fake_stop();
+    th_run_for(base, 5);
+    th_redis_stop(&fk);
     event_base_free(base);
 }
 
@@ -932,24 +552,24 @@ static void test_shared_redis_subscriptions(void **state)
     char own[96], other_own[96];
     snprintf(own, sizeof(own), "%s", adapter_of(w.r, w.nsp)->own_resp_channel);
     snprintf(other_own, sizeof(other_own), "%s", adapter_of(w.r, other_nsp)->own_resp_channel);
-    PUMP_UNTIL(w.base, fake_subscribed(own, 0) && fake_subscribed(other_own, 0), 500);
-    UT_TRUE(fake_subscribed(own, 0) && fake_subscribed(other_own, 0));
+    PUMP_UNTIL(w.base, th_redis_subscribed(&fk, own, 0) && th_redis_subscribed(&fk, other_own, 0), 500);
+    UT_TRUE(th_redis_subscribed(&fk, own, 0) && th_redis_subscribed(&fk, other_own, 0));
 
     sio_server_free(other);
-    run_for(w.base, 10);
+    th_run_for(w.base, 10);
     /* The channels of "/" are the first server's too: still subscribed, never unsubscribed. */
-    UT_TRUE(fake_subscribed(REQ_CHANNEL, 0));
-    UT_TRUE(fake_subscribed(RESP_CHANNEL, 0));
-    UT_TRUE(fake_subscribed(PATTERN, 1));
-    UT_TRUE(fake_subscribed(own, 0));
-    UT_EQ(fake_unsubs(REQ_CHANNEL), 0);
-    UT_EQ(fake_unsubs(RESP_CHANNEL), 0);
-    UT_EQ(fake_unsubs(PATTERN), 0);
-    UT_TRUE(!fake_subscribed(other_own, 0)); /* the freed server's own channel went */
+    UT_TRUE(th_redis_subscribed(&fk, REQ_CHANNEL, 0));
+    UT_TRUE(th_redis_subscribed(&fk, RESP_CHANNEL, 0));
+    UT_TRUE(th_redis_subscribed(&fk, PATTERN, 1));
+    UT_TRUE(th_redis_subscribed(&fk, own, 0));
+    UT_EQ(th_redis_unsubs(&fk, REQ_CHANNEL), 0);
+    UT_EQ(th_redis_unsubs(&fk, RESP_CHANNEL), 0);
+    UT_EQ(th_redis_unsubs(&fk, PATTERN), 0);
+    UT_TRUE(!th_redis_subscribed(&fk, other_own, 0)); /* the freed server's own channel went */
     /* And the first server hears the cluster. */
     shared_sse_calls = 0;
     sio_namespace_on_server_side(w.nsp, count_server_side, NULL);
-    UT_EQ(fake_publish(REQ_CHANNEL, "{\"uid\":\"other1\",\"type\":6,\"data\":[\"hello\"]}"), 1);
+    UT_EQ(th_redis_publish_str(&fk, REQ_CHANNEL, "{\"uid\":\"other1\",\"type\":6,\"data\":[\"hello\"]}"), 1);
     PUMP_UNTIL(w.base, shared_sse_calls, 500);
     UT_EQ(shared_sse_calls, 1);
 
@@ -957,12 +577,12 @@ static void test_shared_redis_subscriptions(void **state)
      * subscribed, or other servers would count this one and wait for answers that never come. */
     sio_server_free(w.srv);
     w.srv = NULL;
-    run_for(w.base, 10);
-    UT_TRUE(!fake_subscribed(REQ_CHANNEL, 0)); /* reviewed code: still subscribed */
-    UT_TRUE(!fake_subscribed(RESP_CHANNEL, 0));
-    UT_TRUE(!fake_subscribed(PATTERN, 1));
-    UT_TRUE(!fake_subscribed(own, 0));
-    UT_TRUE(!fake_subscribed(other_own, 0));
+    th_run_for(w.base, 10);
+    UT_TRUE(!th_redis_subscribed(&fk, REQ_CHANNEL, 0)); /* reviewed code: still subscribed */
+    UT_TRUE(!th_redis_subscribed(&fk, RESP_CHANNEL, 0));
+    UT_TRUE(!th_redis_subscribed(&fk, PATTERN, 1));
+    UT_TRUE(!th_redis_subscribed(&fk, own, 0));
+    UT_TRUE(!th_redis_subscribed(&fk, other_own, 0));
     world_free(&w);
 }
 
@@ -994,8 +614,8 @@ static void test_complete_broadcast_ignores_a_late_count(void **state)
     snprintf(count, sizeof(count), "{\"type\":8,\"requestId\":\"%s\",\"clientCount\":0}", w.r->ads->reqs->id);
     /* The other server's count completes the broadcast (no client anywhere); a second count (a duplicate, or
      * a server that just joined) comes in the same read, so in the same loop iteration. */
-    UT_EQ(fake_publish(RESP_CHANNEL, count), 1);
-    UT_EQ(fake_publish(RESP_CHANNEL, count), 1);
+    UT_EQ(th_redis_publish_str(&fk, RESP_CHANNEL, count), 1);
+    UT_EQ(th_redis_publish_str(&fk, RESP_CHANNEL, count), 1);
     PUMP_UNTIL(w.base, latch_calls, 500);
     UT_EQ(latch_calls, 1);
     UT_EQ(latch_err, 0); /* reviewed code: SIO_ETIMEOUT, at once */
@@ -1015,7 +635,7 @@ static void test_client_count_escapes_request_id(void **state)
     static const char rid[] = "a\"b\\c";
     sio_mp_buf b = SIO_MP_BUF_INIT;
     type7_request(&b, rid, "nobody-here", 1000);
-    UT_EQ(fake_publish_n(REQ_CHANNEL, strlen(REQ_CHANNEL), (const char *)b.data, b.len), 1);
+    UT_EQ(th_redis_publish(&fk, REQ_CHANNEL, strlen(REQ_CHANNEL), (const char *)b.data, b.len), 1);
     sio_mp_buf_cleanup(&b);
     PUMP_UNTIL(w.base, fk.captured, 500);
     UT_EQ(fk.captured, 1);
@@ -1048,12 +668,13 @@ static void test_legacy_join_matches_the_socket_id(void **state)
     UT_EQ(sio_socket_join(b, "ghost"), 0);
     char msg[256];
     snprintf(msg, sizeof(msg), "{\"uid\":\"other1\",\"type\":2,\"sid\":\"%s\",\"room\":\"x\"}", sio_socket_id(a));
-    UT_EQ(fake_publish(REQ_CHANNEL, msg), 1);
-    UT_EQ(fake_publish(REQ_CHANNEL, "{\"uid\":\"other1\",\"type\":2,\"sid\":\"ghost\",\"room\":\"y\"}"), 1);
+    UT_EQ(th_redis_publish_str(&fk, REQ_CHANNEL, msg), 1);
+    UT_EQ(th_redis_publish_str(&fk, REQ_CHANNEL, "{\"uid\":\"other1\",\"type\":2,\"sid\":\"ghost\",\"room\":\"y\"}"),
+          1);
     /* A marker after both: once it is heard, both requests were handled. */
     shared_sse_calls = 0;
     sio_namespace_on_server_side(w.nsp, count_server_side, NULL);
-    UT_EQ(fake_publish(REQ_CHANNEL, "{\"uid\":\"other1\",\"type\":6,\"data\":[\"marker\"]}"), 1);
+    UT_EQ(th_redis_publish_str(&fk, REQ_CHANNEL, "{\"uid\":\"other1\",\"type\":6,\"data\":[\"marker\"]}"), 1);
     PUMP_UNTIL(w.base, shared_sse_calls, 500);
     UT_EQ(shared_sse_calls, 1);
     UT_EQ(sio_socket_in(a, "x"), 1);

@@ -3,19 +3,18 @@
  * reviewed code and passes with its fix. `make test-unit` runs them plain and under ASan+UBSan; one test:
  * build/san/test/test_rooms_regress 'test_fetch*' (a cmocka filter pattern).
  *
- * Clients are raw WebSocket clients on socketpairs adopted by the server's engine (as test_eio_conn.c does),
- * so each test is deterministic and runs in a few tens of milliseconds.
+ * Clients are raw WebSocket clients on socketpairs adopted by the server's engine (test/common/ws_client.c, as
+ * test_eio_conn.c does), so each test is deterministic and runs in a few tens of milliseconds.
  */
 #include <event2/event.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "unit.h"
 
 #include "rooms/sio_rooms.h"
 #include "socketio/sio_private.h"
+#include "test/common/ws_client.h"
 
 /* ------------------------------------------------------------------------------------------------------ */
 /* Harness: a Socket.IO server on a private event_base, raw WebSocket clients                               */
@@ -33,13 +32,6 @@ typedef struct harness {
     sio_socket *socks[4]; /* referenced */
     size_t nsocks;
 } harness;
-
-static void run_for(struct event_base *base, unsigned ms)
-{
-    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    event_base_loopexit(base, &tv);
-    event_base_dispatch(base);
-}
 
 static void on_connection(sio_socket *s, void *ud)
 {
@@ -91,66 +83,23 @@ static void harness_free(harness *h, int srv_freed)
         sio_socket_unref(h->socks[i]);
     for (size_t i = 0; i < h->nfds; i++)
         close(h->fds[i]);
-    run_for(h->base, 1);
+    th_run_for(h->base, 1);
     event_base_free(h->base);
-}
-
-static void client_write(int fd, const void *p, size_t n)
-{
-    UT_EQ(write(fd, p, n), (long long)n);
-}
-
-/* A masked (zero key) text frame, as a client must send. */
-static void client_send_text(int fd, const char *text)
-{
-    size_t n = strlen(text);
-    assert_true(n < 126);
-    uint8_t f[6 + 126];
-    f[0] = 0x81;
-    f[1] = (uint8_t)(0x80 | n);
-    memset(f + 2, 0, 4);
-    memcpy(f + 6, text, n);
-    client_write(fd, f, 6 + n);
-}
-
-/* Everything the server sent since the last call (server frames are unmasked: payloads appear verbatim). */
-static size_t client_read(int fd, char *buf, size_t cap)
-{
-    size_t o = 0;
-    for (;;) {
-        ssize_t n = recv(fd, buf + o, cap - 1 - o, MSG_DONTWAIT);
-        if (n <= 0 || (o += (size_t)n) == cap - 1)
-            break;
-    }
-    buf[o] = '\0';
-    return o;
-}
-
-static int client_saw(int fd, const char *needle)
-{
-    static char buf[1 << 20];
-    size_t n = client_read(fd, buf, sizeof(buf));
-    return memmem(buf, n, needle, strlen(needle)) != NULL;
 }
 
 /* A WebSocket client that sends CONNECT for "/"; returns its fd. The handshake carries mixed-case headers. */
 static int client_connect(harness *h)
 {
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    UT_EQ(eio_server_adopt_fd(sio_server_engine(h->srv), sv[0]), 0);
-    fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK);
-    static const char req[] = "GET /socket.io/?EIO=4&transport=websocket&room=a%20b HTTP/1.1\r\nHost: x\r\n"
-                              "X-Custom: yes\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    client_write(sv[1], req, sizeof(req) - 1);
-    run_for(h->base, 10);
-    UT_TRUE(client_saw(sv[1], "HTTP/1.1 101 "));
-    client_send_text(sv[1], "40");
-    run_for(h->base, 10);
+    int fd = th_ws_open(sio_server_engine(h->srv), "GET /socket.io/?EIO=4&transport=websocket&room=a%20b HTTP/1.1\r\n"
+                                                   "Host: x\r\nX-Custom: yes\r\n" TH_WS_UPGRADE_HEADERS);
+    assert_true(fd >= 0);
+    th_run_for(h->base, 10);
+    UT_TRUE(th_ws_saw(fd, "HTTP/1.1 101 "));
+    UT_EQ(th_ws_send_text(fd, "40"), 0);
+    th_run_for(h->base, 10);
     if (h->nfds < 4)
-        h->fds[h->nfds++] = sv[1];
-    return sv[1];
+        h->fds[h->nfds++] = fd;
+    return fd;
 }
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -247,13 +196,13 @@ static void test_socket_that_left_its_own_room_still_gets_namespace_emit(void **
     int fd = client_connect(&h);
     sio_socket *s = h.last;
     assert_non_null(s);
-    client_saw(fd, ""); /* drop the handshake answers */
+    th_ws_saw(fd, ""); /* drop the handshake answers */
     /* socket.leave(socket.id) then io.emit(): the reference still delivers (sids keeps the socket until
      * delAll), and io.disconnectSockets()/fetchSockets() still see it. */
     UT_EQ(sio_socket_leave(s, sio_socket_id(s)), 0);
     UT_EQ(sio_namespace_emit(h.nsp, "hello", NULL, NULL, 0), 0);
-    run_for(h.base, 10);
-    UT_TRUE(client_saw(fd, "42[\"hello\"]"));
+    th_run_for(h.base, 10);
+    UT_TRUE(th_ws_saw(fd, "42[\"hello\"]"));
     sio_disconnect_sockets(h.nsp, NULL, 0);
     UT_EQ(sio_socket_connected(s), 0);
     harness_free(&h, 0);
@@ -283,7 +232,7 @@ static void test_fetch_sockets_then_server_free(void **state)
     fetch_calls = 0;
     UT_EQ(sio_fetch_sockets(h.nsp, NULL, count_fetch, NULL), 0);
     sio_server_free(h.srv); /* outside any callback: frees at once */
-    run_for(h.base, 10);    /* reviewed code: fetch_run reads j->nsp->ad_ops from the freed namespace */
+    th_run_for(h.base, 10); /* reviewed code: fetch_run reads j->nsp->ad_ops from the freed namespace */
     UT_TRUE(fetch_calls <= 1);
     harness_free(&h, 1);
 }
@@ -392,7 +341,7 @@ static void test_server_free_from_outgoing_listener_during_broadcast(void **stat
     /* reviewed code: the listener frees the server at once; sio_broadcast_with_ack then calls
      * nsp->ad_ops->server_count on the freed namespace */
     UT_EQ(sio_broadcast_with_ack(h.nsp, NULL, "x", NULL, NULL, 0, 50, on_bcast, NULL), 0);
-    run_for(h.base, 100); /* the deferred free, then the collector's timeout */
+    th_run_for(h.base, 100); /* the deferred free, then the collector's timeout */
     UT_EQ(bcast_calls, 1);
     harness_free(&h, 1);
 }
@@ -527,13 +476,13 @@ static void test_broadcast_ack_timeout_releases_pending_acks(void **state)
     bcast_calls = 0;
     for (int i = 0; i < 3; i++)
         UT_EQ(sio_broadcast_with_ack(h.nsp, NULL, "q", NULL, NULL, 0, 20, on_bcast, NULL), 0);
-    run_for(h.base, 60);
+    th_run_for(h.base, 60);
     UT_EQ(bcast_calls, 3);
     UT_EQ(bcast_err, SIO_ETIMEOUT);
     UT_TRUE(s->acks == NULL); /* reviewed code: three pending acks left on the socket */
     /* A late answer is ignored, as in the reference. */
-    client_send_text(fd, "430[1]");
-    run_for(h.base, 10);
+    UT_EQ(th_ws_send_text(fd, "430[1]"), 0);
+    th_run_for(h.base, 10);
     UT_EQ(bcast_calls, 3);
     harness_free(&h, 0);
 }
@@ -566,7 +515,7 @@ static void test_fetch_infos_survive_the_callbacks_own_changes(void **state)
     client_connect(&h);
     UT_EQ(sio_socket_join(h.last, "lobby"), 0);
     UT_EQ(sio_fetch_sockets(h.nsp, NULL, fetch_leave_then_read, NULL), 0);
-    run_for(h.base, 10);
+    th_run_for(h.base, 10);
     UT_TRUE(strcmp(fetch_rooms_seen, "lobby;") == 0);
     harness_free(&h, 0);
 }
@@ -593,7 +542,7 @@ static void test_handshake_header_names_are_lowercase(void **state)
     harness_init(&h, 0);
     client_connect(&h);
     UT_EQ(sio_fetch_sockets(h.nsp, NULL, fetch_headers_cb, NULL), 0);
-    run_for(h.base, 10);
+    th_run_for(h.base, 10);
     UT_WHERE("headers %.200s", fetch_headers);
     UT_TRUE(strstr(fetch_headers, "\"host\":\"x\"") != NULL);
     UT_TRUE(strstr(fetch_headers, "\"x-custom\":\"yes\"") != NULL);
@@ -617,7 +566,7 @@ static void test_volatile_binary_broadcast_is_dropped_not_fatal(void **state)
     int fd = client_connect(&h);
     sio_socket *s = h.last;
     assert_non_null(s);
-    client_saw(fd, "");
+    th_ws_saw(fd, "");
     static uint8_t blob[40000];
     memset(blob, 'z', sizeof(blob));
     sio_attachment_ref ref = {blob, sizeof(blob)};
@@ -628,8 +577,8 @@ static void test_volatile_binary_broadcast_is_dropped_not_fatal(void **state)
     UT_EQ(sio_broadcast(h.nsp, &v, "bin", args, &ref, 1), 0);
     cJSON_Delete(args);
     for (int i = 0; i < 5; i++) { /* let the client read everything */
-        run_for(h.base, 5);
-        client_saw(fd, "");
+        th_run_for(h.base, 5);
+        th_ws_saw(fd, "");
     }
     UT_EQ(sio_socket_connected(s), 1); /* reviewed code: 0, closed with "transport error" */
     harness_free(&h, 0);
@@ -651,16 +600,9 @@ static void eio_on_conn(eio_session *s, const eio_request *req, void *ud)
 
 static int eio_client(eio_server *srv)
 {
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    UT_EQ(eio_server_adopt_fd(srv, sv[0]), 0);
-    fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK);
-    return sv[1];
-}
-
-static void client_write_str(int fd, const char *s)
-{
-    client_write(fd, s, strlen(s));
+    int fd = th_ws_pair(srv);
+    assert_true(fd >= 0);
+    return fd;
 }
 
 /*
@@ -683,11 +625,11 @@ static void test_upgrade_resplit_keeps_shared_binary_msg_intact(void **state)
     assert_non_null(srv);
     n_eio_sessions = 0;
     int fa = eio_client(srv), fb = eio_client(srv);
-    client_write_str(fa, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n");
-    client_write_str(fb, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n");
-    run_for(base, 10);
-    UT_TRUE(client_saw(fa, "HTTP/1.1 200 "));
-    UT_TRUE(client_saw(fb, "HTTP/1.1 200 "));
+    UT_EQ(th_ws_write_str(fa, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    UT_EQ(th_ws_write_str(fb, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    th_run_for(base, 10);
+    UT_TRUE(th_ws_saw(fa, "HTTP/1.1 200 "));
+    UT_TRUE(th_ws_saw(fb, "HTTP/1.1 200 "));
     assert_int_equal(n_eio_sessions, 2);
     eio_session *a = eio_sessions[0], *b = eio_sessions[1];
 
@@ -700,24 +642,23 @@ static void test_upgrade_resplit_keeps_shared_binary_msg_intact(void **state)
     int fw = eio_client(srv);
     char req[512];
     snprintf(req, sizeof(req),
-             "GET /engine.io/?EIO=4&transport=websocket&sid=%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+             "GET /engine.io/?EIO=4&transport=websocket&sid=%s HTTP/1.1\r\nHost: x\r\n" TH_WS_UPGRADE_HEADERS,
              eio_session_id(a));
-    client_write_str(fw, req);
-    run_for(base, 10);
-    UT_TRUE(client_saw(fw, "HTTP/1.1 101 "));
-    client_send_text(fw, "2probe");
-    run_for(base, 10);
-    UT_TRUE(client_saw(fw, "3probe"));
-    client_send_text(fw, "5"); /* upgraded: A's queue is re-split onto the WebSocket */
-    run_for(base, 10);
-    UT_TRUE(client_saw(fw, "\x82\x03\x01\x02\x03")); /* A: one binary frame 01 02 03 */
+    UT_EQ(th_ws_write_str(fw, req), 0);
+    th_run_for(base, 10);
+    UT_TRUE(th_ws_saw(fw, "HTTP/1.1 101 "));
+    UT_EQ(th_ws_send_text(fw, "2probe"), 0);
+    th_run_for(base, 10);
+    UT_TRUE(th_ws_saw(fw, "3probe"));
+    UT_EQ(th_ws_send_text(fw, "5"), 0); /* upgraded: A's queue is re-split onto the WebSocket */
+    th_run_for(base, 10);
+    UT_TRUE(th_ws_saw(fw, "\x82\x03\x01\x02\x03")); /* A: one binary frame 01 02 03 */
 
     snprintf(req, sizeof(req), "GET /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\n\r\n",
              eio_session_id(b));
-    client_write_str(fb, req);
-    run_for(base, 10);
-    UT_TRUE(client_saw(fb, "\r\n\r\nbAQID")); /* reviewed code: "b\x01\x02\x03ID" */
+    UT_EQ(th_ws_write_str(fb, req), 0);
+    th_run_for(base, 10);
+    UT_TRUE(th_ws_saw(fb, "\r\n\r\nbAQID")); /* reviewed code: "b\x01\x02\x03ID" */
 
     close(fa);
     close(fb);
