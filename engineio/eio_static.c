@@ -258,7 +258,8 @@ static unsigned char *gzip_bytes(const unsigned char *data, size_t len, size_t *
     return out;
 }
 
-/* The cached gzip copy of the file (made now if missing or stale), or NULL (then the plain body is sent). */
+/* The cached gzip copy of the file, made now from data if missing or stale (data NULL: only looked up); NULL when
+ * there is none (then the plain body is sent). */
 static const struct gz_entry *gz_get(eio_static *s, const char *path, const struct stat *st, const unsigned char *data)
 {
     struct gz_entry **pp = &s->gz;
@@ -275,6 +276,8 @@ static const struct gz_entry *gz_get(eio_static *s, const char *path, const stru
         gz_free(e);
         break;
     }
+    if (!data)
+        return NULL;
     struct gz_entry *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
@@ -302,29 +305,32 @@ static const struct gz_entry *gz_get(eio_static *s, const char *path, const stru
     return e;
 }
 
-/* Reads the regular file `path` whole; NULL when it is not one, too large, or unreadable. */
-static unsigned char *read_file(const char *path, struct stat *st)
+/* Opens the regular file `path` (fd, with *st), or -1 when it is not one, is too large, or cannot be read. */
+static int open_file(const char *path, struct stat *st)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return NULL;
-    unsigned char *data = NULL;
-    if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && (uint64_t)st->st_size <= STATIC_MAX_FILE) {
-        size_t size = (size_t)st->st_size, got = 0;
-        data = malloc(size ? size : 1);
-        while (data && got < size) {
-            ssize_t n = read(fd, data + got, size - got);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                free(data);
-                data = NULL;
-                break;
-            }
-            got += (size_t)n;
-        }
+    if (fd >= 0 && (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (uint64_t)st->st_size > STATIC_MAX_FILE)) {
+        close(fd);
+        fd = -1;
     }
-    close(fd);
+    return fd;
+}
+
+/* size bytes from fd, or NULL. */
+static unsigned char *read_all(int fd, size_t size)
+{
+    size_t got = 0;
+    unsigned char *data = malloc(size ? size : 1);
+    while (data && got < size) {
+        ssize_t n = read(fd, data + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            free(data);
+            return NULL;
+        }
+        got += (size_t)n;
+    }
     return data;
 }
 
@@ -352,17 +358,16 @@ int eio_static_serve(eio_static *s, eio_request *req, const char *url_path, cons
         free(real);
         return 0;
     }
-    unsigned char *data = read_file(real, &st);
-    if (!data) {
+    int fd = open_file(real, &st);
+    if (fd < 0) {
         free(real);
         return 0;
     }
 
-    int method = req->method;
     int text;
-    const char *type = o && o->content_type ? o->content_type : type_of(real, &text);
+    const char *type = type_of(real, &text);
     if (o && o->content_type)
-        type_of(real, &text);
+        type = o->content_type;
     char etag[64];
     if (o && o->etag)
         snprintf(etag, sizeof(etag), "%s", o->etag);
@@ -371,23 +376,30 @@ int eio_static_serve(eio_static *s, eio_request *req, const char *url_path, cons
                  (unsigned long long)st.st_mtim.tv_sec * 1000ull + (unsigned long long)st.st_mtim.tv_nsec / 1000000ull);
     const char *cache = o && o->cache_control ? o->cache_control : "public, max-age=0";
     char headers[512];
-    if (method != HTTP_GET && method != HTTP_HEAD && !(o && o->any_method)) {
+    unsigned char *data = NULL; /* read only when the answer carries the file and no cached copy will do */
+    if (req->method != HTTP_GET && req->method != HTTP_HEAD && !(o && o->any_method)) {
         eio_request_respond(req, 405, "Allow: GET, HEAD\r\n", NULL, 0);
     } else if (eio__static_etag_matches(eio_request_header(req, "if-none-match"), etag)) {
         snprintf(headers, sizeof(headers), "ETag: %s\r\nCache-Control: %s\r\n", etag, cache);
         eio_request_respond(req, 304, headers, NULL, 0);
     } else {
-        const struct gz_entry *gz = NULL;
         int compress = text && st.st_size >= STATIC_MIN_GZIP;
-        if (compress && eio__static_accepts_gzip(eio_request_header(req, "accept-encoding")))
+        int gzip = compress && eio__static_accepts_gzip(eio_request_header(req, "accept-encoding"));
+        const struct gz_entry *gz = gzip ? gz_get(s, real, &st, NULL) : NULL;
+        if (!gz)
+            data = read_all(fd, (size_t)st.st_size);
+        if (!gz && data && gzip)
             gz = gz_get(s, real, &st, data);
         snprintf(headers, sizeof(headers), "Content-Type: %s\r\nETag: %s\r\nCache-Control: %s\r\n%s%s", type, etag,
                  cache, compress ? "Vary: Accept-Encoding\r\n" : "", gz ? "Content-Encoding: gzip\r\n" : "");
         if (gz)
             eio_request_respond(req, 200, headers, gz->data, gz->len);
-        else
+        else if (data)
             eio_request_respond(req, 200, headers, data, (size_t)st.st_size);
+        else
+            eio_request_respond(req, 500, NULL, NULL, 0);
     }
+    close(fd);
     free(data);
     free(real);
     return 1;
