@@ -4,23 +4,17 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startRedis, startClusterServer, waitSubscribed, connect, close, closeAll, cmd, isReference, until,
+  startRedis, startClusterServer, startTwoServers, waitSubscribed, connect, close, closeAll, cmd, isReference, until,
 } from "./lib/cluster.mjs";
 
 const REQUESTS_TIMEOUT = 1000;
-let redis, A, B;
+let redis, A, B, cluster;
 before(async () => {
-  redis = await startRedis();
-  [A, B] = await Promise.all([
-    startClusterServer(redis, ["--requests-timeout", String(REQUESTS_TIMEOUT)]),
-    startClusterServer(redis, ["--requests-timeout", String(REQUESTS_TIMEOUT)]),
-  ]);
-  await waitSubscribed(redis, 2);
+  cluster = await startTwoServers(REQUESTS_TIMEOUT);
+  ({ redis, A, B } = cluster);
 });
 after(async () => {
-  closeAll();
-  await Promise.all([A?.stop(), B?.stop()]);
-  await redis?.stop();
+  await cluster?.stop();
 });
 
 const T = { timeout: 30000 };

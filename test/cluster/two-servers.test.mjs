@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import {
-  startRedis, startClusterServer, waitSubscribed, connect, close, closeAll, cmd, flush, assertCounts, multiset,
+  startRedis, startClusterServer, startTwoServers, waitSubscribed, connect, close, closeAll, cmd, flush, assertCounts, multiset,
   assertSameArgs, bytes, serverEvent, waitServerSide, serverSideLines, answerAcks, sleep, until,
 } from "./lib/cluster.mjs";
 import { isReference } from "../interop/lib/server.mjs";
@@ -15,19 +15,13 @@ const { createClient } = require("redis");
 const msgpack = require("notepack.io");
 
 const REQUESTS_TIMEOUT = 2000;
-let redis, A, B;
+let redis, A, B, cluster;
 before(async () => {
-  redis = await startRedis();
-  [A, B] = await Promise.all([
-    startClusterServer(redis, ["--requests-timeout", String(REQUESTS_TIMEOUT)]),
-    startClusterServer(redis, ["--requests-timeout", String(REQUESTS_TIMEOUT)]),
-  ]);
-  await waitSubscribed(redis, 2);
+  cluster = await startTwoServers(REQUESTS_TIMEOUT);
+  ({ redis, A, B } = cluster);
 });
 after(async () => {
-  closeAll();
-  await Promise.all([A?.stop(), B?.stop()]);
-  await redis?.stop();
+  await cluster?.stop();
 });
 
 const T = { timeout: 20000 };

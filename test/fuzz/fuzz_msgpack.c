@@ -15,6 +15,7 @@
  * get the checks that hold anyway: writing succeeds and the bytes decode.
  */
 #include "rooms/sio_msgpack.h"
+#include "test/common/json_same.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -50,26 +51,6 @@ static cJSON *decode_exact(const uint8_t *p, size_t n, sio_mp_atts *atts, size_t
     cJSON *v = sio_mp_decode(copy, n, atts, max_atts);
     free(copy);
     return v;
-}
-
-static int json_same(const cJSON *a, const cJSON *b)
-{
-    if ((a->type & 0xff) != (b->type & 0xff))
-        return 0;
-    if (cJSON_IsNumber(a))
-        return a->valuedouble == b->valuedouble;
-    if (cJSON_IsString(a))
-        return strcmp(a->valuestring, b->valuestring) == 0;
-    if (!cJSON_IsObject(a) && !cJSON_IsArray(a))
-        return 1;
-    const cJSON *x = a->child, *y = b->child;
-    for (; x && y; x = x->next, y = y->next) {
-        if (cJSON_IsObject(a) && strcmp(x->string, y->string) != 0)
-            return 0;
-        if (!json_same(x, y))
-            return 0;
-    }
-    return !x && !y;
 }
 
 /* s is in our internal form: UTF-8 without NUL bytes and without surrogates (a decoded string never holds
@@ -199,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON *plain = decode_exact(data, size, NULL, 0);
     CHECK((plain != NULL) == (n == 0));
     if (plain) {
-        CHECK(json_same(v, plain));
+        CHECK(th_json_same(v, plain, 0));
         cJSON_Delete(plain);
     }
     if (size <= PREFIX_MAX)
@@ -229,7 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(p3);
         cJSON_Delete(p3);
         cJSON *v3 = decode_exact(b1.data, b1.len, &atts3, MAX_ATTS);
-        CHECK(v3 && json_same(v, v3));
+        CHECK(v3 && th_json_same(v, v3, 0));
         CHECK(atts3.n == n + 1);
         cJSON_Delete(v3);
         sio_mp_atts_cleanup(&atts3);

@@ -12,6 +12,7 @@
  * give the same packet and the same bytes. Short text messages are also decoded at every strict prefix.
  */
 #include "socketio/sio_parser.h"
+#include "test/common/json_same.h"
 
 #include <math.h>
 
@@ -108,32 +109,6 @@ static void check_placeholders(const cJSON *j, size_t n)
 
 
 /*
- * a and b hold the same values: numbers compared exactly (cJSON_Compare allows a relative error), except
- * that a number too large for a double reads as infinity and is written as null, as JSON.stringify does.
- */
-static int json_same(const cJSON *a, const cJSON *b)
-{
-    if (cJSON_IsNumber(a) && !(a->valuedouble - a->valuedouble == 0))
-        return cJSON_IsNull(b);
-    if ((a->type & 0xff) != (b->type & 0xff))
-        return 0;
-    if (cJSON_IsNumber(a))
-        return a->valuedouble == b->valuedouble;
-    if (cJSON_IsString(a))
-        return strcmp(a->valuestring, b->valuestring) == 0;
-    if (!cJSON_IsObject(a) && !cJSON_IsArray(a))
-        return 1;
-    const cJSON *x = a->child, *y = b->child;
-    for (; x && y; x = x->next, y = y->next) {
-        if (cJSON_IsObject(a) && strcmp(x->string, y->string) != 0)
-            return 0;
-        if (!json_same(x, y))
-            return 0;
-    }
-    return !x && !y;
-}
-
-/*
  * The contract for a packet returned by the decoder. `complete` is 1 for a packet whose attachments have all
  * arrived (from the incremental decoder), 0 for one from sio_packet_decode (none received yet).
  */
@@ -177,7 +152,7 @@ static void check_roundtrip(const sio_packet *p)
     CHECK(q->id == p->id);
     CHECK(q->nattachments == p->nattachments);
     CHECK((q->data == NULL) == (p->data == NULL));
-    if (p->data && !json_same(p->data, q->data)) {
+    if (p->data && !th_json_same(p->data, q->data, 1)) {
         fprintf(stderr, "the data changed in a round trip through the encoding %s\n", e1);
         CHECK(0);
     }

@@ -21,6 +21,7 @@
 #include "rooms/sio_msgpack.h"
 #include "socketio/sio_json.h"
 #include "socketio/sio_parser.h" /* sio_placeholder_new, sio_placeholder_index */
+#include "test/common/json_same.h"
 
 #define MAX_ROW_ATTS 4
 
@@ -153,35 +154,12 @@ static uint8_t *from_hex(const char *hex, size_t *n)
     return p;
 }
 
-/* a and b hold the same values, numbers compared exactly (cJSON_Compare allows a relative error). */
-static int json_same(const cJSON *a, const cJSON *b)
-{
-    if (!a || !b)
-        return a == b;
-    if ((a->type & 0xff) != (b->type & 0xff))
-        return 0;
-    if (cJSON_IsNumber(a))
-        return a->valuedouble == b->valuedouble;
-    if (cJSON_IsString(a))
-        return strcmp(a->valuestring, b->valuestring) == 0;
-    if (!cJSON_IsObject(a) && !cJSON_IsArray(a))
-        return 1;
-    const cJSON *x = a->child, *y = b->child;
-    for (; x && y; x = x->next, y = y->next) {
-        if (cJSON_IsObject(a) && strcmp(x->string, y->string) != 0)
-            return 0;
-        if (!json_same(x, y))
-            return 0;
-    }
-    return !x && !y;
-}
-
 static void expect_json_at(const cJSON *got, const char *want, const char *file, int line)
 {
     cJSON *w = sio_json_parse(want, strlen(want));
     if (!w)
         fail_msg("%s:%d: the expected JSON %s does not parse", file, line, want);
-    if (!json_same(got, w)) {
+    if (!th_json_same(got, w, 0)) {
         char *g = got ? sio_json_print(got, NULL) : NULL;
         print_error("%s:%d: decoded %s\n  expected %s\n", file, line, g ? g : "(NULL)", want);
         ut_print_where();
@@ -389,7 +367,7 @@ static void test_decode_as_notepack(void **state)
         sio_mp_atts atts2 = SIO_MP_ATTS_INIT;
         cJSON *v2 = decode_exact(b.data, b.len, &atts2, 16);
         assert_non_null(v2);
-        UT_TRUE(json_same(v, v2));
+        UT_TRUE(th_json_same(v, v2, 0));
         expect_atts(&atts2, 0, c->atts, c->natts);
 
         cJSON_Delete(v2);
@@ -466,7 +444,7 @@ static void test_size_boundaries(void **state)
             UT_BYTES_EQ(atts.v[0].data, atts.v[0].len, bytes, n);
             UT_UEQ(b.len, hl + n);
         } else {
-            UT_TRUE(json_same(v, model));
+            UT_TRUE(th_json_same(v, model, 0));
         }
         cJSON_Delete(v);
         cJSON_Delete(model);
@@ -795,7 +773,7 @@ static void test_strings_to_the_wire(void **state)
     UT_EQ(sio_mp_json(&b, o, NULL, 0), 0);
     EXPECT_BYTES_HEX(&b, "81a26b0001");
     cJSON *back = decode_exact(b.data, b.len, NULL, 0);
-    UT_TRUE(json_same(o, back));
+    UT_TRUE(th_json_same(o, back, 0));
     cJSON_Delete(back);
     cJSON_Delete(o);
     sio_mp_buf_cleanup(&b);
@@ -823,7 +801,7 @@ static void test_numbers_notepack_gets_wrong(void **state)
     UT_EQ(sio_mp_json(&b, a, NULL, 0), 0);
     EXPECT_BYTES_HEX(&b, "95cb7e37e43c8800759ccb43f0000000000000cbc3f0000000000000cb444b1ae4d6e2ef50cbc3e0000000000001");
     cJSON *back = decode_exact(b.data, b.len, NULL, 0);
-    UT_TRUE(json_same(a, back));
+    UT_TRUE(th_json_same(a, back, 0));
     cJSON_Delete(back);
     cJSON_Delete(a);
     sio_mp_buf_cleanup(&b);
@@ -1075,7 +1053,7 @@ static void test_random_round_trips(void **state)
         sio_mp_atts atts = SIO_MP_ATTS_INIT;
         cJSON *back = decode_exact(b.data, b.len, &atts, 64);
         assert_non_null(back);
-        if (!json_same(v, back)) {
+        if (!th_json_same(v, back, 0)) {
             char *s1 = sio_json_print(v, NULL), *s2 = sio_json_print(back, NULL);
             print_error("wrote %s\nread  %s\n", s1, s2);
             free(s1);

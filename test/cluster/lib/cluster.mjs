@@ -2,7 +2,8 @@
 // sharing one redis-server through the Redis adapter (@socket.io/redis-adapter 8.3, classic pub/sub), real
 // socket.io-client clients, the test commands of test/interop/README.md.
 import { startServer, isReference } from "../../interop/lib/server.mjs";
-import { sleep, WAIT } from "../../interop/sio-client/helpers.mjs";
+import { sleep, WAIT, closeAll } from "../../interop/sio-client/helpers.mjs";
+import { startRedis } from "./redis.mjs";
 
 export * from "../../interop/sio-rooms/helpers.mjs";
 export { startServer, isReference };
@@ -26,6 +27,23 @@ export function startNodeServer(redis, extra = []) {
 
 // Polls fn() every `every` ms until it returns a truthy value (resolved with it); rejects after ms with `what` and
 // the last value or error seen.
+// One redis-server and two servers under test on it (--requests-timeout ms), both subscribed. Returns
+// {redis, A, B, stop()}; stop() closes every client and stops the servers, then Redis.
+export async function startTwoServers(requestsTimeout) {
+  const redis = await startRedis();
+  const args = ["--requests-timeout", String(requestsTimeout)];
+  const [A, B] = await Promise.all([startClusterServer(redis, args), startClusterServer(redis, args)]);
+  await waitSubscribed(redis, 2);
+  return {
+    redis, A, B,
+    async stop() {
+      closeAll();
+      await Promise.all([A.stop(), B.stop()]);
+      await redis.stop();
+    },
+  };
+}
+
 export async function until(fn, { ms = 15000, every = 50, what = "condition" } = {}) {
   const deadline = Date.now() + ms;
   let last;
